@@ -1,0 +1,78 @@
+"""The health check: database, primary Kafka cluster and task queue, within 5 s."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from django.conf import settings
+from django.db import connection
+
+DEADLINE_SECONDS = 4.5
+
+
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def check_kafka() -> dict:
+    from django.db import close_old_connections
+
+    from topics import kafka
+    from topics.models import primary_cluster
+
+    try:
+        cluster = primary_cluster()
+        info = kafka.describe_cluster(cluster)
+        return {
+            "ok": True,
+            "cluster_id": info.get("cluster_id"),
+            "brokers": len(info["brokers"]),
+        }
+    finally:
+        close_old_connections()
+
+
+def check_queue() -> dict:
+    if not settings.REDIS_URL:
+        return {"ok": True, "mode": "in-process"}
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {"ok": True, "mode": "celery"}
+
+
+CHECKS = {"database": check_database, "kafka": check_kafka, "queue": check_queue}
+
+
+def health() -> dict[str, dict]:
+    """Run every check at once; one that fails or overruns reports why instead of blocking."""
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="health")
+    futures = {name: pool.submit(_guarded, fn) for name, fn in CHECKS.items()}
+    wait(futures.values(), timeout=DEADLINE_SECONDS)
+    pool.shutdown(wait=False)
+    results = {}
+    for name, future in futures.items():
+        if future.done():
+            results[name] = future.result()
+        else:
+            results[name] = {
+                "ok": False,
+                "error": f"no answer within {DEADLINE_SECONDS} s",
+            }
+    return results
+
+
+def _guarded(fn) -> dict:
+    try:
+        return fn()
+    except Exception as exc:
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return {"ok": False, "error": message[:300]}
+    finally:
+        connection.close()

@@ -1,0 +1,87 @@
+"""``make run``: migrate, start what Flex needs, serve on :8000, stop it all on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flex import tansu
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+
+
+def port_open(port: int) -> bool:
+    try:
+        tansu.wait_for_port(port, timeout=0.3)
+    except RuntimeError:
+        return False
+    return True
+
+
+def main() -> int:
+    env = os.environ
+    children: list[subprocess.Popen] = []
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    try:
+        if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            if port_open(9092):
+                print("flex: something already listens on 127.0.0.1:9092; using it as the broker")
+            else:
+                print("flex: starting the bundled Tansu broker on 127.0.0.1:9092 (memory only)")
+                children.append(tansu.start(9092, log=var / "tansu.log"))
+        manage("migrate", "--no-input", "-v", "0")
+        manage("ensure_admin")
+        if env.get("REDIS_URL"):
+            celery = [PYTHON, "-m", "celery", "-A", "flex"]
+            children.append(subprocess.Popen([*celery, "worker", "-l", "info"], cwd=ROOT))
+            children.append(
+                subprocess.Popen(
+                    [
+                        *celery,
+                        "beat",
+                        "-l",
+                        "info",
+                        "-s",
+                        str(var / "celerybeat-schedule"),
+                    ],
+                    cwd=ROOT,
+                )
+            )
+        addr = env.get("FLEX_LISTEN", "127.0.0.1:8000")
+        print(f"flex: serving on http://{addr}/   (Ctrl-C stops everything)")
+        server = subprocess.Popen(
+            [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", addr], cwd=ROOT
+        )
+        children.append(server)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in reversed(children):
+            if child.args and "broker" in child.args:
+                tansu.stop(child)
+            else:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        print("flex: stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

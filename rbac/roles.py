@@ -1,0 +1,99 @@
+"""Role resolution: what roles a user holds, and who they are in audit records."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from rbac.models import AccessSettings, Profile
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the ``user`` block of an audit record plus the roles RBAC decides on."""
+
+    flex_id: uuid.UUID | None
+    login: str
+    name: str = ""
+    email: str = ""
+    provider: str = "local"
+    roles: tuple[str, ...] = field(default_factory=tuple)
+    user_pk: int | None = None
+
+    def as_record(self) -> dict:
+        return {
+            "provider": self.provider,
+            "email": self.email,
+            "name": self.name,
+            "login": self.login,
+            "id": str(self.flex_id) if self.flex_id else None,
+        }
+
+
+def profile_for(user) -> Profile:
+    """The user's Profile, created on first use for local accounts."""
+    try:
+        return user.flex_profile
+    except Profile.DoesNotExist:
+        profile, _ = Profile.objects.get_or_create(
+            user=user,
+            defaults={
+                "login": user.get_username(),
+                "name": user.get_full_name(),
+                "email": user.email,
+            },
+        )
+        return profile
+
+
+def roles_for_user(user) -> list[str]:
+    """The provider's roles (GitHub org role, teams) joined by the user's Django group names."""
+    if not user.is_authenticated:
+        return []
+    roles = list(profile_for(user).provider_roles)
+    for name in user.groups.values_list("name", flat=True):
+        if name not in roles:
+            roles.append(name)
+    return roles
+
+
+def actor_for_user(user) -> Actor:
+    profile = profile_for(user)
+    return Actor(
+        flex_id=profile.flex_id,
+        login=profile.login or user.get_username(),
+        name=profile.name or user.get_full_name(),
+        email=profile.email or user.email,
+        provider=profile.provider,
+        roles=tuple(roles_for_user(user)),
+        user_pk=user.pk,
+    )
+
+
+def _holds_any(roles: list[str], wanted: list[str]) -> bool:
+    return "*" in wanted or any(role in wanted for role in roles)
+
+
+def is_authorized(user) -> bool:
+    """Whether the user may use Flex at all (holds one of ``authorized_roles``)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return _holds_any(roles_for_user(user), AccessSettings.load().authorized_roles)
+
+
+def is_admin(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or _holds_any(roles_for_user(user), AccessSettings.load().admin_roles)
+
+
+def is_auditor(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return _holds_any(roles_for_user(user), AccessSettings.load().auditor_roles)
+
+
+def can_read_audit_log(user) -> bool:
+    return is_admin(user) or is_auditor(user)
