@@ -1,9 +1,11 @@
-"""Template context shared by every page: the navigation."""
+"""Template context shared by every page: the Settings menu, by what the user may open."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+
+from rbac.roles import can_read_audit_log, is_admin
 
 
 def _link(label: str, name: str) -> dict | None:
@@ -14,10 +16,13 @@ def _link(label: str, name: str) -> dict | None:
 
 
 def navigation(request: HttpRequest) -> dict:
-    """The Settings menu: each entry appears once its page exists."""
-    entries = [
-        _link("Audit log", "audit-log"),
-        _link("User log", "user-log"),
-        _link("Policies", "policy-simulate"),
-    ]
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"settings_menu": []}
+    entries = []
+    if can_read_audit_log(user):
+        entries.append(_link("Audit log", "audit-log"))
+    entries.append(_link("User log", "user-log"))
+    if is_admin(user):
+        entries.append(_link("Policies", "policy-simulate"))
     return {"settings_menu": [e for e in entries if e]}
