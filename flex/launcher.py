@@ -63,9 +63,14 @@ def main() -> int:
             [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", addr], cwd=ROOT
         )
         children.append(server)
-        while all(child.poll() is None for child in children):
+        while server.poll() is None:
             time.sleep(0.5)
-        return 1
+            for child in list(children):
+                if child.poll() is not None and child is not server:
+                    name = " ".join(str(a) for a in child.args[1:4])
+                    print(f"flex: {name} exited ({child.returncode}); the portal keeps serving")
+                    children.remove(child)
+        return server.returncode or 0
     except KeyboardInterrupt:
         return 0
     finally:
