@@ -26,6 +26,7 @@ run: $(STAMP)
 
 services:
 	scripts/services.sh
+	scripts/browser.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,90 @@
+"""``make bench``: run every benchmark and write bench/REPORT.md.
+
+Each benchmark module has ``main() -> list[dict]``; a row carries ``name``, ``value``,
+``unit``, ``baseline`` (the raw figure measured in the same run), ``ratio``, ``target``
+and ``ok``. The report puts each figure beside its baseline and target, with the machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import django
+
+MODULES = ["bench.rbac", "bench.audit", "bench.views"]
+REPORT = Path(__file__).resolve().parent / "REPORT.md"
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem:.0f} GiB",
+        f"- {platform.platform()}; Python {platform.python_version()}; Django {django.__version__}",
+        f"- {pg or 'psql not found'}",
+    ]
+
+
+def _cell(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| figure | value | unit | raw baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        met = {True: "yes", False: "**no**", None: "—"}[row.get("ok")]
+        cells = [row["name"], row.get("value"), row.get("unit"), row.get("baseline")]
+        cells += [row.get("ratio"), row.get("target"), met]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
+    django.setup()
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["# Benchmark report", "", f"Written by `make bench` on {now}.", "", "## Machine", ""]
+    out += machine()
+    failed = False
+    for name in MODULES:
+        out += ["", f"## `{name}`", ""]
+        print(f"bench: running {name}", flush=True)
+        try:
+            module = importlib.import_module(name)
+            out += (module.__doc__ or "").strip().splitlines()[:1] + [""]
+            out += table(module.main())
+        except Exception:
+            failed = True
+            out.append("The benchmark did not finish:")
+            out += ["", "```", traceback.format_exc().strip(), "```"]
+    REPORT.write_text("\n".join(out) + "\n")
+    print(f"bench: wrote {REPORT}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
