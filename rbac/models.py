@@ -1,9 +1,45 @@
+"""RBAC data: policies, access settings, profiles, and the policy version counter.
+
+Every write to the policy table bumps ``PolicyVersion`` in the same transaction,
+through a database trigger (installed by migration 0002), so bulk updates, imports and
+changes made in psql all reach every process's compiled policies.
+"""
+
 from __future__ import annotations
 
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from rbac.validation import check_policy
+
+
+def _stale() -> None:
+    from rbac.engine import invalidate
+
+    invalidate()
+
+
+class PolicyQuerySet(models.QuerySet):
+    """Bulk writes forget this process's compiled policies at once; other processes see
+    the version counter the trigger bumps."""
+
+    def update(self, **kwargs) -> int:
+        rows = super().update(**kwargs)
+        _stale()
+        return rows
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        result = super().delete()
+        _stale()
+        return result
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        _stale()
+        return created
 
 
 class Policy(models.Model):
@@ -26,30 +62,77 @@ class Policy(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 
+    objects = PolicyQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name_plural = "policies"
 
     def __str__(self) -> str:
-        actions, roles = ",".join(self.actions), ",".join(self.roles)
-        return f"{self.effect} {actions} on {'/'.join(self.resource)} for {roles}"
+        actions, roles = ",".join(self.actions or []), ",".join(self.roles or [])
+        resource = "/".join(str(part) for part in self.resource or [])
+        return f"{self.effect} {actions} on {resource} for {roles}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _stale()
+
+    def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        _stale()
+        return result
+
+    def clean(self) -> None:
+        """Validate with the same rules as import and the API; errors name field and value."""
+        cleaned, errors = check_policy(self.as_data())
+        if errors:
+            by_field: dict[str, list[str]] = {}
+            for error in errors:
+                field = "roles" if error.field == "role" else error.field
+                if field not in ("resource", "effect", "actions", "roles", "description"):
+                    field = "__all__"
+                by_field.setdefault(field, []).append(error.message)
+            raise ValidationError(by_field)
+        self.actions, self.roles = cleaned["actions"], cleaned["roles"]
+
+    def as_data(self) -> dict:
+        """The policy's rule as a policy file holds it (``roles`` always a list)."""
+        return {
+            "resource": self.resource,
+            "effect": self.effect,
+            "actions": self.actions,
+            "roles": self.roles,
+            "description": self.description,
+        }
+
+    def snapshot(self) -> dict:
+        """Everything an audit record shows before and after a change."""
+        return {
+            "id": self.pk,
+            "resource": list(self.resource or []),
+            "effect": self.effect,
+            "actions": list(self.actions or []),
+            "roles": list(self.roles or []),
+            "description": self.description,
+            "enabled": self.enabled,
+            "position": self.position,
+        }
 
     def as_record(self) -> dict:
         """The policy as audit records and the simulator show it (the seed's shape)."""
-        data: dict = {"resource": list(self.resource)}
-        if len(self.roles) == 1:
-            data["role"] = self.roles[0]
-        else:
-            data["roles"] = list(self.roles)
-        data["effect"] = self.effect
-        data["actions"] = list(self.actions)
-        return data
+        from rbac.engine import policy_record
+
+        return policy_record(self.resource, self.roles, self.effect, self.actions)
+
+
+def default_authorized_roles() -> list[str]:
+    return ["*"]
 
 
 class AccessSettings(models.Model):
     """Which roles may use Flex at all, and which open the admin and auditor pages (one row)."""
 
-    authorized_roles = models.JSONField(default=list)
+    authorized_roles = models.JSONField(default=default_authorized_roles)
     admin_roles = models.JSONField(default=list)
     auditor_roles = models.JSONField(default=list)
     tenants = models.JSONField(
@@ -70,6 +153,30 @@ class AccessSettings(models.Model):
         obj, _ = cls.objects.get_or_create(pk=1, defaults={"authorized_roles": ["*"]})
         return obj
 
+    def snapshot(self) -> dict:
+        return {
+            "authorized_roles": list(self.authorized_roles),
+            "admin_roles": list(self.admin_roles),
+            "auditor_roles": list(self.auditor_roles),
+            "tenants": self.tenants,
+        }
+
+
+class PolicyVersion(models.Model):
+    """A single row counting changes to the policy table.
+
+    A database trigger bumps ``version`` (and sets ``token`` to the writing
+    transaction's id) in the same transaction as every INSERT, UPDATE, DELETE or
+    TRUNCATE of ``rbac_policy``; each process compares ``(version, token)`` with
+    the stamp it compiled at, at most once a second.
+    """
+
+    version = models.BigIntegerField(default=0)
+    token = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"policy version {self.version}"
+
 
 class Profile(models.Model):
     """A person's identity in Flex: the stable Flex id, the provider's login and their roles."""
@@ -88,3 +195,17 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.login or self.user.get_username()}"
+
+    def snapshot(self) -> dict:
+        """What an audit record shows before and after an admin change."""
+        return {
+            "id": self.pk,
+            "user": self.user.get_username() if self.user_id else None,
+            "flex_id": str(self.flex_id),
+            "provider": self.provider,
+            "login": self.login,
+            "name": self.name,
+            "email": self.email,
+            "github_id": self.github_id,
+            "provider_roles": list(self.provider_roles or []),
+        }

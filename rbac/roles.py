@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from rbac.models import AccessSettings, Profile
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,61 @@ def profile_for(user) -> Profile:
         return profile
 
 
+# Answers remembered for the current request only (RbacMemoMiddleware opens and closes it):
+# a page asks these questions many times (view, navigation, gate) and they can't change
+# within it. Outside a request nothing is remembered.
+_request_memo: ContextVar[dict | None] = ContextVar("flex_rbac_memo", default=None)
+
+
+def _memo(user, key: str, compute: Callable[[], T]) -> T:
+    memo = _request_memo.get()
+    if memo is None:
+        return compute()
+    slot = (user.pk, key)
+    if slot not in memo:
+        memo[slot] = compute()
+    return memo[slot]
+
+
+def forget(user) -> None:
+    """Drop what this request remembered about ``user`` (after their roles changed)."""
+    memo = _request_memo.get()
+    if memo is not None:
+        for slot in [slot for slot in memo if slot[0] == user.pk]:
+            del memo[slot]
+
+
+class RbacMemoMiddleware:
+    """Remember role answers for the length of one request."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_memo.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_memo.reset(token)
+
+
+def _access(user) -> AccessSettings:
+    return _memo(user, "access", AccessSettings.load)
+
+
 def roles_for_user(user) -> list[str]:
     """The provider's roles (GitHub org role, teams) joined by the user's Django group names."""
     if not user.is_authenticated:
         return []
+    return list(_memo(user, "roles", lambda: _roles(user)))
+
+
+def _roles(user) -> tuple[str, ...]:
     roles = list(profile_for(user).provider_roles)
     for name in user.groups.values_list("name", flat=True):
         if name not in roles:
             roles.append(name)
-    return roles
+    return tuple(roles)
 
 
 def actor_for_user(user) -> Actor:
@@ -80,19 +131,19 @@ def is_authorized(user) -> bool:
         return False
     if user.is_superuser:
         return True
-    return _holds_any(roles_for_user(user), AccessSettings.load().authorized_roles)
+    return _holds_any(roles_for_user(user), _access(user).authorized_roles)
 
 
 def is_admin(user) -> bool:
     if not user.is_authenticated:
         return False
-    return user.is_superuser or _holds_any(roles_for_user(user), AccessSettings.load().admin_roles)
+    return user.is_superuser or _holds_any(roles_for_user(user), _access(user).admin_roles)
 
 
 def is_auditor(user) -> bool:
     if not user.is_authenticated:
         return False
-    return _holds_any(roles_for_user(user), AccessSettings.load().auditor_roles)
+    return _holds_any(roles_for_user(user), _access(user).auditor_roles)
 
 
 def can_read_audit_log(user) -> bool:
