@@ -1,12 +1,25 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
-from audit.models import AuditRecord
+from audit.models import AuditRecord, AuditSeal, DeliveryAttempt
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Read-only for everyone, superusers included: audit rows are never changed here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
-    """Read-only for everyone, superusers included: records are never changed."""
-
+class AuditRecordAdmin(ReadOnlyAdmin):
     list_display = (
         "ts",
         "login",
@@ -19,11 +32,14 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "type")
     search_fields = ("login", "event", "resource_name")
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "sink", "delivered", "error", "permanent", "duration_ms")
+    list_filter = ("sink", "permanent")
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+
+@admin.register(AuditSeal)
+class AuditSealAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "record_id", "record_ts", "sealed_at")
+    search_fields = ("=record_id",)

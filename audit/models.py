@@ -1,6 +1,18 @@
+"""The audit store: records (never changed), their delivery state, and the seal chain.
+
+Four tables, each with one job:
+
+- ``AuditRecord``: what happened, written once by the gate. A PostgreSQL trigger rejects
+  UPDATE and DELETE (migration 0002); only ``audit_purge`` deletes, for retention.
+- ``Delivery``: the outbox. One row per record and sink (``kafka``, ``slack``, ``webhook``,
+  and ``chain`` for sealing), written in the record's transaction, changed as it is delivered.
+- ``DeliveryAttempt``: one row per attempt to reach a sink, for operators.
+- ``AuditSeal`` and ``AuditAnchor``: the tamper-evident chain (see ``audit/chain.py``).
+"""
+
 from __future__ import annotations
 
-import os
+import random
 import time
 import uuid
 
@@ -8,9 +20,12 @@ from django.db import models
 
 
 def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 version 7): ids sort by creation time."""
+    """A time-ordered UUID (RFC 9562 version 7): ids sort by creation time.
+
+    Its random bits make ids unique, not secret: the fast generator is enough.
+    """
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = random.getrandbits(80)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= ((rand >> 62) & 0xFFF) << 64
@@ -23,7 +38,8 @@ class AuditRecord(models.Model):
     """One user action or event, as it happened. Written once, never changed.
 
     The indexed columns are snapshots taken from the document for filtering; the
-    document is the record as published to the audit topic and sinks.
+    document is the record as published to the audit topic and sinks. ``mac`` is a
+    keyed hash of the row written with it, so a row Flex did not write is recognised.
     """
 
     SUCCEEDED, FAILED, DENIED = "succeeded", "failed", "denied"
@@ -41,6 +57,7 @@ class AuditRecord(models.Model):
     cluster_id = models.CharField(max_length=100, blank=True)
     resource_name = models.CharField(max_length=300, blank=True)
     document = models.JSONField()
+    mac = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-ts", "-id"]
@@ -58,3 +75,108 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ts:%Y-%m-%d %H:%M:%S} {self.login} {self.event} {self.outcome}"
+
+
+class Delivery(models.Model):
+    """Where one record stands with one sink: the transactional outbox row.
+
+    Created pending in the record's transaction. A worker claims due rows by pushing
+    ``next_attempt_at`` past a lease, then marks them delivered, failed (permanently,
+    with the reason) or pending again with a backed-off ``next_attempt_at``.
+    """
+
+    PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+    STATUSES = [(PENDING, "pending"), (DELIVERED, "delivered"), (FAILED, "failed")]
+
+    # Keyed by (record, sink): no serial id to maintain on the request path. No database
+    # constraint: the gate writes a record and its outbox rows in one statement, and the
+    # purge deletes them together.
+    pk = models.CompositePrimaryKey("record_id", "sink")
+    record = models.ForeignKey(
+        AuditRecord,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        db_index=False,
+    )
+    sink = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["sink", "next_attempt_at"],
+                name="audit_delivery_due",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} → {self.sink}: {self.status}"
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt to hand records to a sink: a Kafka batch, or one Slack or webhook post."""
+
+    sink = models.CharField(max_length=20)
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    record_ids = models.JSONField(default=list)
+    delivered = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=False)
+    retry_after = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        state = "ok" if not self.error else ("failed" if self.permanent else "retry")
+        return f"{self.sink} {self.started_at:%H:%M:%S} {len(self.record_ids)} records {state}"
+
+
+class AuditSeal(models.Model):
+    """A link of the chain: record ``record_id`` sealed as number ``seq``.
+
+    ``record_mac`` is the record's keyed hash when it was sealed; ``hash`` chains it to the
+    previous seal's hash. Never changed; deleted only by the purge with its record.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    record_id = models.UUIDField(unique=True)
+    record_ts = models.DateTimeField()
+    record_mac = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.record_id}"
+
+
+class AuditAnchor(models.Model):
+    """Where the chain starts after a purge: the last purged seal's number and hash."""
+
+    purged_through_seq = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    cutoff = models.DateTimeField()
+    records = models.PositiveIntegerField()
+    purged_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-purged_through_seq"]
+
+    def __str__(self) -> str:
+        return f"purged through #{self.purged_through_seq}"
