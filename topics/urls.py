@@ -1,7 +1,31 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from topics import views
+from topics import api, views
+
+TOPIC = "clusters/<str:cluster>/topics/<str:topic>/"
+# The API takes its trailing slash as optional: a client that leaves it off gets an answer,
+# not a redirect a POST cannot follow.
+API_CLUSTER = r"^api/clusters/(?P<cluster>[^/]+)/topics"
+API_TOPIC = API_CLUSTER + r"/(?P<topic>[^/]+)"
 
 urlpatterns = [
     path("clusters/", views.cluster_list, name="cluster-list"),
+    path("clusters/<str:cluster>/topics/", views.topic_list, name="topic-list"),
+    path("clusters/<str:cluster>/create-topic/", views.topic_create, name="topic-create"),
+    path(TOPIC, views.topic_detail, name="topic-detail"),
+    path(TOPIC + "configs/", views.topic_configs, name="topic-configs"),
+    path(TOPIC + "produce/", views.topic_produce, name="topic-produce"),
+    path(TOPIC + "messages/", views.topic_messages, name="topic-messages"),
+    path(TOPIC + "delete/", views.topic_delete, name="topic-delete"),
+    path(TOPIC + "truncate/", views.topic_truncate, name="topic-truncate"),
+    re_path(r"^api/clusters/?$", api.ClusterListView.as_view(), name="api-cluster-list"),
+    re_path(API_CLUSTER + r"/?$", api.TopicListView.as_view(), name="api-topic-list"),
+    re_path(API_TOPIC + r"/?$", api.TopicDetailView.as_view(), name="api-topic-detail"),
+    re_path(API_TOPIC + r"/configs/?$", api.TopicConfigsView.as_view(), name="api-topic-configs"),
+    re_path(
+        API_TOPIC + r"/messages/?$", api.TopicMessagesView.as_view(), name="api-topic-messages"
+    ),
+    re_path(
+        API_TOPIC + r"/truncate/?$", api.TopicTruncateView.as_view(), name="api-topic-truncate"
+    ),
 ]

@@ -1,0 +1,63 @@
+"""How message bytes are shown: pretty JSON or UTF-8 text when they are, otherwise hex.
+
+The result is plain text for templates (autoescaped, never marked safe) and the API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from topics.kafka import Message
+
+SHOW_MAX_CHARS = 64 * 1024  # longer values are cut on screen (the API says so too)
+# Control characters other than tab and line breaks mean binary data, not text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def render_bytes(data: bytes | None) -> dict:
+    """``{"format": "null"|"json"|"text"|"hex", "text": str, "size": int, "truncated": bool}``."""
+    if data is None:
+        return {"format": "null", "text": "", "size": 0, "truncated": False}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _cut("hex", data.hex(" "), len(data))
+    if _CONTROL.search(text):
+        return _cut("hex", data.hex(" "), len(data))
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return _cut("text", text, len(data))
+    if not isinstance(parsed, dict | list):
+        return _cut("text", text, len(data))
+    return _cut("json", json.dumps(parsed, indent=2, ensure_ascii=False), len(data))
+
+
+def _cut(fmt: str, text: str, size: int) -> dict:
+    truncated = len(text) > SHOW_MAX_CHARS
+    return {
+        "format": fmt,
+        "text": text[:SHOW_MAX_CHARS],
+        "size": size,
+        "truncated": truncated,
+    }
+
+
+def render_message(message: Message) -> dict:
+    return {
+        "partition": message.partition,
+        "offset": message.offset,
+        "timestamp": message.timestamp,
+        "time": _iso(message.timestamp),
+        "key": render_bytes(message.key),
+        "value": render_bytes(message.value),
+        "headers": [{"name": name, "value": render_bytes(data)} for name, data in message.headers],
+    }
+
+
+def _iso(ms: int) -> str | None:
+    if ms is None or ms < 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
