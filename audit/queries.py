@@ -1,0 +1,265 @@
+"""Reading the audit log: the window, the filters, keyset pages and the activity chart.
+
+The Audit log, the User log, their CSV exports and the API all read through here, so
+one set of filters means the same thing everywhere. A scope (all records, or one
+user's) is a queryset chosen by the caller; filters only ever narrow it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from audit.models import AuditRecord
+from rbac.actions import CATALOGUE
+
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The chart keeps counts of settled records (older than this) between renders and
+# counts only what came after them; records are written with ts = now, so a record
+# older than the lag will not appear any more.
+CHART_SETTLE = timedelta(seconds=60)
+CHART_CACHE_SECONDS = 3600
+
+# Columns a list row shows; the JSON document is read only on the record page.
+LIST_COLUMNS = (
+    "id",
+    "ts",
+    "login",
+    "type",
+    "event",
+    "action",
+    "outcome",
+    "cluster_id",
+    "resource_name",
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days the logs show: today (UTC) and the ``FLEX_AUDIT_VIEW_DAYS - 1`` days before."""
+
+    start: datetime
+    now: datetime
+    days: tuple[date, ...]
+
+
+def audit_window(now: datetime | None = None) -> Window:
+    now = now or timezone.now()
+    count = settings.FLEX_AUDIT_VIEW_DAYS
+    first = now.astimezone(UTC).date() - timedelta(days=count - 1)
+    days = tuple(first + timedelta(days=i) for i in range(count))
+    return Window(start=datetime.combine(first, time.min, tzinfo=UTC), now=now, days=days)
+
+
+class FilterForm(forms.Form):
+    """The filters of the logs, read from the query string so a view can be shared."""
+
+    user = forms.CharField(required=False, max_length=150, label="User (login)")
+    type = forms.CharField(required=False, max_length=40)
+    event = forms.CharField(required=False, max_length=80)
+    action = forms.CharField(required=False, max_length=40)
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "any"), *AuditRecord.OUTCOMES], label="Outcome"
+    )
+    cluster = forms.CharField(required=False, max_length=100, label="Cluster id")
+    resource = forms.CharField(required=False, max_length=300, label="Resource contains")
+    since = forms.DateTimeField(required=False, label="From (UTC)")
+    until = forms.DateTimeField(required=False, label="To (UTC)")
+    after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+    FILTER_NAMES = ("user", "type", "event", "action", "outcome", "cluster", "resource")
+
+    def __init__(self, *args, window: Window, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = window
+
+    def clean_action(self) -> str:
+        action = self.cleaned_data["action"].upper()
+        if action and action not in CATALOGUE:
+            raise forms.ValidationError(f"Unknown action {action!r}.")
+        return action
+
+    def clean_after(self) -> tuple[datetime, str] | None:
+        token = self.cleaned_data["after"]
+        return decode_cursor(token) if token else None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("“From” must be before “To”.")
+        if until and until < self.window.start:
+            raise forms.ValidationError(
+                f"The time range must lie within the last {len(self.window.days)} days "
+                f"(from {self.window.start:%Y-%m-%d} UTC)."
+            )
+        return data
+
+
+def parse_filters(params, *, window: Window) -> FilterForm:
+    """A bound, validated FilterForm; check ``form.is_valid()`` / ``form.errors``."""
+    form = FilterForm(params, window=window)
+    form.is_valid()
+    return form
+
+
+def active_filters(form: FilterForm) -> dict[str, str]:
+    """The filters in effect, as strings (for links, the API echo and the export's record)."""
+    out = {}
+    for name in (*FilterForm.FILTER_NAMES, "since", "until"):
+        value = form.cleaned_data.get(name)
+        if value:
+            out[name] = value.isoformat() if isinstance(value, datetime) else str(value)
+    return out
+
+
+def records_matching(scope: QuerySet, form: FilterForm) -> QuerySet:
+    """``scope`` narrowed to the window and the form's filters, newest first (no cursor)."""
+    data, window = form.cleaned_data, form.window
+    since = max(data.get("since") or window.start, window.start)
+    qs = scope.filter(ts__gte=since)
+    if data.get("until"):
+        qs = qs.filter(ts__lte=data["until"])
+    exact = {
+        "login": data.get("user"),
+        "type": data.get("type"),
+        "event": data.get("event"),
+        "action": data.get("action"),
+        "outcome": data.get("outcome"),
+        "cluster_id": data.get("cluster"),
+    }
+    qs = qs.filter(**{column: value for column, value in exact.items() if value})
+    if data.get("resource"):
+        qs = qs.filter(resource_name__icontains=data["resource"])
+    return qs.order_by("-ts", "-id")
+
+
+# Keyset pagination on (ts, id), newest first: a cursor names the last row shown.
+
+
+def encode_cursor(record: AuditRecord) -> str:
+    micros = (record.ts - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{record.id.hex}"
+
+
+def decode_cursor(token: str) -> tuple[datetime, str]:
+    error = forms.ValidationError("This page link is not valid; start again from the first page.")
+    micros, sep, hex_id = token.partition("-")
+    if not sep or not micros.isdigit() or len(hex_id) != 32:
+        raise error
+    try:
+        int(hex_id, 16)
+        ts = EPOCH + timedelta(microseconds=int(micros))
+    except (ValueError, OverflowError):
+        raise error from None
+    return ts, f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+
+
+def older_than(qs: QuerySet, cursor: tuple[datetime, str] | None) -> QuerySet:
+    """Rows after the cursor in (ts desc, id desc) order.
+
+    ``ts <= cursor`` is redundant with the OR but lets the planner bound the index scan.
+    """
+    if cursor is None:
+        return qs
+    ts, record_id = cursor
+    return qs.filter(Q(ts__lte=ts) & (Q(ts__lt=ts) | Q(ts=ts, id__lt=record_id)))
+
+
+@dataclass
+class Page:
+    rows: list[AuditRecord]
+    next_cursor: str | None
+
+
+def page_of(
+    qs: QuerySet,
+    cursor: tuple[datetime, str] | None,
+    *,
+    size: int = PAGE_SIZE,
+    columns: tuple[str, ...] | None = LIST_COLUMNS,
+) -> Page:
+    """One page of ``qs`` after ``cursor``; one query (one row more tells if there is a next).
+
+    ``columns`` limits what is read (the list pages leave the JSON document out).
+    """
+    qs = older_than(qs, cursor)
+    if columns:
+        qs = qs.only(*columns)
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
+
+
+# The activity chart: records per day and outcome over the window.
+
+
+@dataclass
+class DayActivity:
+    day: date
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def activity(qs: QuerySet, window: Window) -> list[DayActivity]:
+    """Per-day counts by outcome for ``qs`` (already narrowed to the window), one GROUP BY.
+
+    Counts of settled records are cached per filter set, so a render counts only
+    the records written since the previous one instead of the whole window.
+    """
+    key = _chart_key(qs)
+    cached = cache.get(key)
+    if not cached or cached["start"] != window.start:
+        cached = {"start": window.start, "upto": window.start, "counts": {}}
+    settled_before = max(window.now - CHART_SETTLE, cached["upto"])
+    grouped = (
+        qs.filter(ts__gte=cached["upto"])
+        .order_by()
+        .annotate(
+            day=TruncDate("ts", tzinfo=UTC),
+            settled=Case(When(ts__lt=settled_before, then=Value(True)), default=Value(False)),
+        )
+        .values_list("day", "outcome", "settled")
+        .annotate(n=Count("id"))
+    )
+    settled = dict(cached["counts"])
+    live: dict[tuple[date, str], int] = {}
+    for day, outcome, is_settled, n in grouped:
+        target = settled if is_settled else live
+        target[(day, outcome)] = target.get((day, outcome), 0) + n
+    cache.set(
+        key,
+        {"start": window.start, "upto": settled_before, "counts": settled},
+        CHART_CACHE_SECONDS,
+    )
+    return _by_day(window, settled, live)
+
+
+def _by_day(window: Window, *parts: dict[tuple[date, str], int]) -> list[DayActivity]:
+    days = {day: DayActivity(day) for day in window.days}
+    for part in parts:
+        for (day, outcome), n in part.items():
+            if day in days:
+                days[day].counts[outcome] = days[day].counts.get(outcome, 0) + n
+    return list(days.values())
+
+
+def _chart_key(qs: QuerySet) -> str:
+    sql, params = qs.query.sql_with_params()
+    identity = f"{connection.settings_dict['NAME']}|{sql}|{params!r}"
+    return "audit-chart:" + hashlib.sha256(identity.encode()).hexdigest()

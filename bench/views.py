@@ -1,0 +1,401 @@
+"""The Audit log page and its CSV export at 200,000 and 2,000,000 records over 30 days.
+
+For each size, in its own scratch database (``flex_bench_views_<size>``, records made in SQL
+with generate_series), a child process measures:
+(a) the Audit log page as an auditor (not a superuser) opens it, p95 over 200 requests
+through Django's test Client in-process on one kept connection (no runserver: a kept-alive
+runserver connection stalls ~40 ms a response), beside the raw SQL of the list query behind
+it run through psycopg; the same for a filtered page (outcome=denied); and the chart's first,
+uncached render;
+(b) the CSV export of the 7-day window (rows/s) beside ``psql \\copy`` of the same SELECT to
+/dev/null, and the export process's peak RSS.
+Then the growth ratio of the page p95 from 200k to 2M.
+Run: ``python -m bench.views`` (``make bench`` runs it with the others).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+# FLEX_BENCH_VIEWS_SIZES=20000,200000 for a quick trial run.
+SIZES = tuple(int(n) for n in os.environ.get("FLEX_BENCH_VIEWS_SIZES", "200000,2000000").split(","))
+REQUESTS = 200
+WARMUP = 10
+AUDITOR = "bench-auditor"
+
+GENERATE = """
+INSERT INTO audit_auditrecord ({extra_columns}id, ts, flex_user_id, user_pk, login, type, event,
+  action, outcome, cluster_id, resource_name, document)
+SELECT {extra_values}
+  (lpad(to_hex((extract(epoch FROM s.ts) * 1000)::bigint), 12, '0') || '7'
+     || substr(s.h, 1, 3) || '8' || substr(s.h, 4, 15))::uuid,
+  s.ts,
+  ('00000000-0000-4000-8000-' || lpad(to_hex(s.u), 12, '0'))::uuid,
+  s.u, 'user' || s.u, s.type, s.event, s.action, s.outcome, 'cluster-' || (s.g % 3), s.res,
+  jsonb_build_object(
+    'id', s.h, 'ts', (extract(epoch FROM s.ts) * 1000)::bigint, 'type', s.type,
+    'data', jsonb_build_object(
+      'user', jsonb_build_object('provider', 'github', 'email', 'user' || s.u || '@example.com',
+                                 'name', 'User ' || s.u, 'login', 'user' || s.u, 'id', s.h),
+      'event', jsonb_build_array(s.event, jsonb_build_object(
+          'topic-name', s.res, 'partitions', '3', 'replication-factor', '1',
+          'config-items', '{{}}'::jsonb,
+          'request/ctx', jsonb_build_object('cluster-id', 'cluster-' || (s.g % 3)))),
+      'rbac', jsonb_build_object('success?', s.outcome <> 'denied', 'action', s.action,
+          'policies', jsonb_build_array(jsonb_build_object(
+              'resource', jsonb_build_array('cluster', '*'), 'role', '*', 'effect', 'Allow',
+              'actions', jsonb_build_array(s.action)))),
+      'response', jsonb_build_object('status', s.outcome,
+          'error', CASE WHEN s.outcome = 'failed' THEN 'topic already exists' END)),
+    'ctx', jsonb_build_object('cluster-id', 'cluster-' || (s.g % 3), 'via', 'ui',
+        'client-ip', '10.0.' || (s.u % 250) || '.' || (s.g % 250),
+        'user-agent', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'))
+FROM (
+  SELECT g, md5(g::text) AS h, now() - (g::float8 / {n}) * interval '30 days' AS ts, g % 50 AS u,
+    CASE WHEN g % 20 = 0 THEN 'auth/request' WHEN g % 5 = 1 THEN 'query/request'
+         ELSE 'mutation/request' END AS type,
+    CASE WHEN g % 20 = 0 THEN 'auth/sign-in' WHEN g % 5 = 1 THEN 'query/inspect-topic'
+         ELSE (ARRAY['mutation/create-topic', 'mutation/edit-topic', 'mutation/delete-topic',
+                     'mutation/produce'])[1 + g % 4] END AS event,
+    CASE WHEN g % 20 = 0 THEN '' WHEN g % 5 = 1 THEN 'TOPIC_INSPECT'
+         ELSE (ARRAY['TOPIC_CREATE', 'TOPIC_EDIT', 'TOPIC_DELETE', 'TOPIC_PRODUCE'])[1 + g % 4]
+    END AS action,
+    CASE WHEN g % 17 = 0 THEN 'denied' WHEN g % 23 = 0 THEN 'failed' ELSE 'succeeded' END
+      AS outcome,
+    'topic-' || (g % 1000) AS res
+  FROM generate_series(1, {n}) AS g
+) AS s
+"""
+KNOWN_COLUMNS = {
+    "id", "ts", "flex_user_id", "user_pk", "login", "type", "event", "action", "outcome",
+    "cluster_id", "resource_name", "document",
+}  # fmt: skip
+
+
+def _row(name, value, unit, baseline=None, ratio=None, target=None, ok=None) -> dict:
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "ratio": ratio,
+        "target": target,
+        "ok": ok,
+    }
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+# The parent: scratch databases, one child per size ----------------------------------------
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not url.startswith("postgres"):
+        raise RuntimeError("bench.views needs PostgreSQL (DATABASE_URL)")
+    return url
+
+
+def _db_url(name: str) -> str:
+    parts = urlsplit(_server_url())
+    return parts._replace(path="/" + name).geturl()
+
+
+def _psql(url: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", *args], check=True,
+                          capture_output=True, text=True, **kw)  # fmt: skip
+
+
+def _child_env(name: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": _db_url(name), "FLEX_TEST_DB_NAME": ""}
+    env.update(DEBUG="false", ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="flex.settings")
+    env.setdefault("SECRET_KEY", "flex-bench-only")
+    return env
+
+
+def _child(name: str, *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.views", *args], cwd=ROOT, env=_child_env(name),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(f"bench.views {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def prepare(size: int) -> str:
+    """A fresh scratch database holding ``size`` records over the last 30 days."""
+    name = f"flex_bench_views_{size}"
+    server = _server_url()
+    _psql(server, "-c", f"DROP DATABASE IF EXISTS {name}")
+    _psql(server, "-c", f"CREATE DATABASE {name}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
+                   env=_child_env(name), check=True)  # fmt: skip
+    _child(name, "--generate", str(size))
+    return name
+
+
+def measure(size: int) -> dict:
+    name = prepare(size)
+    page = _child(name, "--pages")
+    page["export"] = _child(name, "--export")
+    page["copy"] = _psql_copy(name, page["export"]["copy_sql"], page["export"]["rows"])
+    return page
+
+
+def _psql_copy(name: str, select: str, rows: int) -> dict:
+    """``psql \\copy`` of the export's SELECT to /dev/null: the raw rows/s."""
+    start = time.perf_counter()
+    _psql(_db_url(name), "-c", f"\\copy ({select}) TO '/dev/null' WITH (FORMAT csv)")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows_per_s": rows / seconds}
+
+
+def rows_for(size: int, m: dict) -> list[dict]:
+    label = f"{size // 1000}k" if size < 1_000_000 else f"{size // 1_000_000}M"
+    page, raw = m["page_p95_ms"], m["raw_p95_ms"]
+    export, copy = m["export"], m["copy"]
+    return [
+        _row(f"{label}: Audit log page p95 (auditor, test Client)", round(page, 2), "ms",
+             round(raw, 3), round(page / raw, 1), "≤ 25 ms", page <= 25),
+        _row(f"{label}: Audit log page ?outcome=denied p95", round(m["denied_p95_ms"], 2), "ms",
+             round(m["denied_raw_p95_ms"], 3), round(m["denied_p95_ms"] / m["denied_raw_p95_ms"],
+             1), "≤ 25 ms", m["denied_p95_ms"] <= 25),
+        _row(f"{label}: Audit log page p50", round(m["page_p50_ms"], 2), "ms"),
+        _row(f"{label}: chart's first (uncached) render of the page", round(m["cold_ms"], 1),
+             "ms", round(m["chart_raw_ms"], 1), round(m["cold_ms"] / m["chart_raw_ms"], 2)),
+        _row(f"{label}: CSV export of the window ({export['rows']:,} rows)",
+             round(export["rows_per_s"]), "rows/s", round(copy["rows_per_s"]),
+             round(export["rows_per_s"] / copy["rows_per_s"], 2), "≥ 0.5× psql \\copy",
+             export["rows_per_s"] >= 0.5 * copy["rows_per_s"]),
+        _row(f"{label}: export process peak RSS", round(export["peak_rss_mb"], 1), "MB",
+             round(export["rss_before_mb"], 1), None, "≤ 150 MB", export["peak_rss_mb"] <= 150),
+    ]  # fmt: skip
+
+
+def main() -> list[dict]:
+    results = {size: measure(size) for size in SIZES}
+    rows = []
+    for size in SIZES:
+        rows += rows_for(size, results[size])
+    small, large = results[SIZES[0]]["page_p95_ms"], results[SIZES[-1]]["page_p95_ms"]
+    rows.append(_row("page p95 growth, 2M vs 200k", round(large, 2), "ms", round(small, 2),
+                     round(large / small, 2), "≤ 1.2×", large / small <= 1.2))  # fmt: skip
+    return rows
+
+
+# The child: runs inside Django on one scratch database ----------------------------------
+
+
+def generate(size: int) -> dict:
+    from django.db import connection
+
+    from audit.models import AuditRecord
+
+    extra = [f.column for f in AuditRecord._meta.concrete_fields if f.column not in KNOWN_COLUMNS]
+    sql = GENERATE.format(
+        n=size,
+        extra_columns="".join(f"{c}, " for c in extra),
+        extra_values="".join("'', " for _ in extra),
+    )
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        cursor.execute("VACUUM ANALYZE audit_auditrecord")
+    return {"seconds": time.perf_counter() - start}
+
+
+def _auditor_client():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from rbac.models import AccessSettings, Profile
+
+    access = AccessSettings.load()
+    access.authorized_roles, access.auditor_roles = ["member"], ["auditors"]
+    access.save()
+    user, _ = get_user_model().objects.get_or_create(username=AUDITOR)
+    Profile.objects.get_or_create(
+        user=user, defaults={"provider": "github", "login": AUDITOR,
+                             "provider_roles": ["member", "auditors"]},
+    )  # fmt: skip
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _time_page(client, path: str) -> tuple[list[float], list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(WARMUP):
+        assert client.get(path).status_code == 200
+    samples = []
+    for _ in range(REQUESTS):
+        start = time.perf_counter()
+        response = client.get(path)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        client.get(path)
+    return samples, [q["sql"] for q in queries]
+
+
+def _time_raw(sql: str) -> list[float]:
+    from django.db import connection
+
+    samples = []
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for _ in range(WARMUP):
+            raw.execute(sql)
+            raw.fetchall()
+        for _ in range(REQUESTS):
+            start = time.perf_counter()
+            raw.execute(sql)
+            raw.fetchall()
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def _list_sql(queries: list[str]) -> str:
+    return next(q for q in queries if "audit_auditrecord" in q and "LIMIT 51" in q)
+
+
+def pages() -> dict:
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    client = _auditor_client()
+    url = reverse("audit-log")
+    cache.clear()
+    start = time.perf_counter()
+    client.get(url)
+    cold = (time.perf_counter() - start) * 1000
+    samples, queries = _time_page(client, url)
+    raw = _time_raw(_list_sql(queries))
+    chart_raw = _time_raw_once(_full_chart_sql())
+    denied, denied_queries = _time_page(client, url + "?outcome=denied")
+    denied_raw = _time_raw(_list_sql(denied_queries))
+    return {
+        "page_p95_ms": _p95(samples),
+        "page_p50_ms": statistics.median(samples),
+        "raw_p95_ms": _p95(raw),
+        "denied_p95_ms": _p95(denied),
+        "denied_raw_p95_ms": _p95(denied_raw),
+        "cold_ms": cold,
+        "chart_raw_ms": chart_raw,
+        "queries": len(queries),
+    }
+
+
+def _full_chart_sql() -> str:
+    """The chart's GROUP BY over the whole window, as the first render runs it."""
+    from django.db import connection
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from audit import queries
+    from audit.models import AuditRecord
+
+    window = queries.audit_window()
+    form = queries.parse_filters({}, window=window)
+    qs = queries.records_matching(AuditRecord.objects.all(), form)
+    grouped = (
+        qs.order_by()
+        .annotate(day=TruncDate("ts", tzinfo=UTC))
+        .values_list("day", "outcome")
+        .annotate(n=Count("id"))
+    )
+    sql, params = grouped.query.sql_with_params()
+    with connection.cursor() as cursor:
+        return cursor.mogrify(sql, params)
+
+
+def _time_raw_once(sql: str) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        start = time.perf_counter()
+        cursor.cursor.execute(sql)
+        cursor.cursor.fetchall()
+        return (time.perf_counter() - start) * 1000
+
+
+def export() -> dict:
+    from django.db import connection
+    from django.urls import reverse
+
+    from audit import export as audit_export
+    from audit import queries
+    from audit.models import AuditRecord
+
+    client = _auditor_client()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    response = client.get(reverse("audit-log-export"))
+    rows = size = 0
+    for chunk in response.streaming_content:
+        rows += chunk.count(b"\n")
+        size += len(chunk)
+    seconds = time.perf_counter() - start
+    response.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows -= 1  # the header
+    assert rows == int(response["X-Row-Count"])
+    # The same SELECT for psql (parameters inlined; COPY … TO STDOUT stripped).
+    window = queries.audit_window()
+    qs = queries.records_matching(
+        AuditRecord.objects.all(), queries.parse_filters({}, window=window)
+    )
+    statement, params = audit_export.copy_statement(qs)
+    with connection.cursor() as cursor:
+        literal = cursor.mogrify(statement, params)
+    select = literal[len("COPY (") : literal.rindex(") TO STDOUT")]
+    return {
+        "rows": rows,
+        "bytes": size,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "rss_before_mb": before,
+        "peak_rss_mb": peak,
+        "copy_sql": " ".join(select.split()),
+    }
+
+
+def _print(rows: list[dict]) -> None:
+    for row in rows:
+        line = f"{row['name']:<62} {row['value']:>12,} {row['unit']}"
+        if row["baseline"] is not None:
+            line += f"  (raw {row['baseline']:,}, ratio {row['ratio']})"
+        if row["target"]:
+            line += f"  target {row['target']}: {'ok' if row['ok'] else 'MISSED'}"
+        print(line)
+
+
+if __name__ == "__main__":
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
+    django.setup()
+    if len(sys.argv) > 1 and sys.argv[1] == "--generate":
+        print(json.dumps(generate(int(sys.argv[2]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--pages":
+        print(json.dumps(pages()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--export":
+        print(json.dumps(export()))
+    else:
+        _print(main())
