@@ -24,6 +24,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m flex.launcher
 
+# `make run` plus a GitHub Enterprise stand-in and sample policies: try sign-in and RBAC offline.
+demo: $(STAMP)
+	$(BIN)/python -m flex.demo
+
 services:
 	scripts/services.sh
 	scripts/browser.sh

@@ -77,3 +77,18 @@ def check_secure_cookies(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_github_without_org(app_configs, **kwargs) -> list:
+    providers = settings.SOCIAL_AUTH_GITHUB_KEY or settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_KEY
+    if providers and not settings.GITHUB_ORG:
+        return [
+            Warning(
+                "GitHub sign-in is on without GITHUB_ORG: any GitHub account can sign in "
+                "(with no GitHub roles).",
+                hint="Set GITHUB_ORG, or keep authorized_roles narrower than '*'.",
+                id="flex.W006",
+            )
+        ]
+    return []

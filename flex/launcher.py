@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from flex import tansu
@@ -27,9 +28,11 @@ def port_open(port: int) -> bool:
     return True
 
 
-def main() -> int:
+def main(*, setup: Sequence[Sequence[str]] = (), started: Sequence[subprocess.Popen] = ()) -> int:
+    """Run Flex. ``setup``: more manage.py commands to run after migrating; ``started``:
+    processes already running to watch and stop with the rest (``make demo`` uses both)."""
     env = os.environ
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen] = list(started)
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
     try:
@@ -41,6 +44,11 @@ def main() -> int:
                 children.append(tansu.start(9092, log=var / "tansu.log"))
         manage("migrate", "--no-input", "-v", "0")
         manage("ensure_admin")
+        for command in setup:
+            try:
+                manage(*command)
+            except subprocess.CalledProcessError:
+                print(f"flex: `manage.py {' '.join(command)}` failed; continuing without it")
         if env.get("REDIS_URL"):
             celery = [PYTHON, "-m", "celery", "-A", "flex"]
             children.append(subprocess.Popen([*celery, "worker", "-l", "info"], cwd=ROOT))

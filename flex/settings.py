@@ -8,6 +8,7 @@ that names it.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "social_django",
     "flex",
     "rbac",
     "audit",
@@ -74,7 +76,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rbac.roles.RbacMemoMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "flex.auth.SignInErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -101,7 +105,13 @@ TEMPLATES = [
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+        # Health checks: a persistent connection the server dropped (restart, failover,
+        # pg_terminate_backend) is replaced when a request or task starts, not failed on.
+        DATABASES = {
+            "default": dj_database_url.parse(
+                _database_url, conn_max_age=60, conn_health_checks=True
+            )
+        }
     except Exception as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
     if not DATABASES["default"].get("ENGINE"):
@@ -112,7 +122,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "flex.sqlite3",
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a write transaction waits for the lock (timeout) instead of failing
+            # when background delivery threads write at the same time.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 # Concurrent test runs on one server keep apart by naming their own test database.
@@ -128,6 +140,75 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in (README "Sign-in"): GitHub and GitHub Enterprise through social-auth, each on when
+# its key and secret are set; local username/password only when FLEX_LOCAL_LOGIN says so.
+_HTTP = ("http", "https")
+SOCIAL_AUTH_GITHUB_KEY = env_str("GITHUB_KEY")
+SOCIAL_AUTH_GITHUB_SECRET = env_str("GITHUB_SECRET")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_KEY = env_str("GITHUB_ENTERPRISE_KEY")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_SECRET = env_str("GITHUB_ENTERPRISE_SECRET")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_URL = env_url("GITHUB_ENTERPRISE_URL", _HTTP)
+SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL = env_url("GITHUB_ENTERPRISE_API_URL", _HTTP) or (
+    SOCIAL_AUTH_GITHUB_ENTERPRISE_URL and SOCIAL_AUTH_GITHUB_ENTERPRISE_URL.rstrip("/") + "/api/v3/"
+)
+
+
+def _provider_on(prefix: str) -> bool:
+    key, secret = env_str(f"{prefix}_KEY"), env_str(f"{prefix}_SECRET")
+    if key and not secret:
+        raise ImproperlyConfigured(f"{prefix}_SECRET must be set together with {prefix}_KEY")
+    if secret and not key:
+        raise ImproperlyConfigured(f"{prefix}_KEY must be set together with {prefix}_SECRET")
+    return bool(key)
+
+
+SOCIAL_BACKENDS = []
+if _provider_on("GITHUB"):
+    SOCIAL_BACKENDS.append("social_core.backends.github.GithubOAuth2")
+if _provider_on("GITHUB_ENTERPRISE"):
+    if not SOCIAL_AUTH_GITHUB_ENTERPRISE_URL:
+        raise ImproperlyConfigured("GITHUB_ENTERPRISE_URL must be set with GITHUB_ENTERPRISE_KEY")
+    SOCIAL_BACKENDS.append("social_core.backends.github_enterprise.GithubEnterpriseOAuth2")
+AUTHENTICATION_BACKENDS = ["flex.auth.LocalBackend", *SOCIAL_BACKENDS]
+FLEX_LOCAL_LOGIN = env_bool("FLEX_LOCAL_LOGIN", not SOCIAL_BACKENDS)
+GITHUB_ORG = env_str("GITHUB_ORG")
+if GITHUB_ORG and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}", GITHUB_ORG):
+    raise ImproperlyConfigured(
+        f"GITHUB_ORG must be a GitHub organization login, not {GITHUB_ORG!r}"
+    )
+GITHUB_ROLE_FIELD = env_choice("GITHUB_ROLE_FIELD", "org", ("org", "teams"))
+if GITHUB_ROLE_FIELD == "teams" and not GITHUB_ORG:
+    raise ImproperlyConfigured("GITHUB_ROLE_FIELD=teams needs GITHUB_ORG (teams are read there)")
+
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_GITHUB_SCOPE = ["read:org", "user:email"]
+SOCIAL_AUTH_GITHUB_ENTERPRISE_SCOPE = ["read:org", "user:email"]
+# No load_extra_data: Flex keeps no GitHub access token after sign-in. No associate_by_email:
+# a GitHub identity never takes over an existing account by its address.
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "flex.auth.refuse_signed_in",
+    "flex.auth.verified_email",
+    "flex.auth.org_roles",  # refuses outsiders before any user exists
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.user.user_details",
+    "flex.auth.store_profile",
+    "flex.auth.record_sign_in",
+)
+SOCIAL_AUTH_LOGIN_URL = "/accounts/login/"
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/error/"
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False  # errors become our error page, with DEBUG on too
+SOCIAL_AUTH_SANITIZE_REDIRECTS = True
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = SITE_URL.startswith("https://")
+SOCIAL_AUTH_REQUESTS_TIMEOUT = 5
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -160,7 +241,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The audit outbox's safety net: re-deliver and seal whatever an after-commit kick missed.
+    "audit-sweep": {"task": "audit.sweep", "schedule": 15.0},
+    # Retention: records older than FLEX_AUDIT_RETENTION_DAYS leave through the one sanctioned path.
+    "audit-purge": {"task": "audit.purge", "schedule": 24 * 3600.0},
+}
 
 # Kafka: the primary cluster.
 KAFKA_BOOTSTRAP_SERVERS = env_bootstrap("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -168,6 +254,12 @@ KAFKA_TIMEOUT_MS = env_int("FLEX_KAFKA_TIMEOUT_MS", 3000, minimum=100, maximum=6
 
 # Audit.
 FLEX_AUDIT_TOPIC = env_str("FLEX_AUDIT_TOPIC", "__oprtr_audit_log")
+FLEX_AUDIT_TOPIC_PARTITIONS = env_int("FLEX_AUDIT_TOPIC_PARTITIONS", 3, minimum=1, maximum=1000)
+FLEX_AUDIT_TOPIC_RETENTION_MS = env_int(
+    "FLEX_AUDIT_TOPIC_RETENTION_MS", 30 * 24 * 3600 * 1000, minimum=60_000
+)
+# Keys the MACs and seals of the audit chain; derived from SECRET_KEY when unset.
+FLEX_AUDIT_KEY = env_str("FLEX_AUDIT_KEY")
 FLEX_AUDIT_CAPTURE_PAYLOADS = env_choice("FLEX_AUDIT_CAPTURE_PAYLOADS", "hash", ("hash", "full"))
 FLEX_AUDIT_VIEW_DAYS = env_int("FLEX_AUDIT_VIEW_DAYS", 7, minimum=1, maximum=366)
 FLEX_AUDIT_RETENTION_DAYS = env_int("FLEX_AUDIT_RETENTION_DAYS", 365, minimum=1)
@@ -176,9 +268,16 @@ SLACK_WEBHOOK_VERBOSITY = env_choice(
     "SLACK_WEBHOOK_VERBOSITY", "MUTATIONS", ("MUTATIONS", "QUERIES", "ALL")
 )
 WEBHOOK_URL = env_url("WEBHOOK_URL", ("http", "https"))
+FLEX_AUDIT_SINK_TIMEOUT = env_int("FLEX_AUDIT_SINK_TIMEOUT", 5, minimum=1, maximum=60)
+# Seconds a worker holds the outbox rows it claimed; a worker that dies mid-batch leaves them
+# to the others after this. Longer than a batch can take (Slack: 10 posts of the sink timeout).
+FLEX_AUDIT_LEASE_SECONDS = env_int("FLEX_AUDIT_LEASE_SECONDS", 120, minimum=5, maximum=3600)
 
 # Topics.
 FLEX_PRODUCE_MAX_BYTES = env_int("FLEX_PRODUCE_MAX_BYTES", 1024 * 1024, minimum=1)
+# A produce form carries the message (form-encoded, so up to about twice its size): let the
+# topic pages answer "too large" themselves instead of Django refusing the body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * FLEX_PRODUCE_MAX_BYTES + 65_536)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -186,7 +285,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with JSON nested too deeply refused as a parse error (flex/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "flex.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Errors as {"error": code, "detail": message}; nothing unexpected becomes a 500.
+    "EXCEPTION_HANDLER": "topics.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Flex API", "VERSION": "1"}
 

@@ -1,14 +1,23 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
 
-from flex import views
+from flex import auth, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", auth.SignInView.as_view(), name="login"),
+    path("accounts/login/error/", auth.sign_in_error, name="login-error"),
+    path("accounts/logout/", auth.SignOutView.as_view(), name="logout"),
+    # Admin signs in and out through ours: no second password door, one audit path.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path("admin/logout/", auth.SignOutView.as_view()),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include(auth.social_urls)),
     path("", include("topics.urls")),
+    path("", include("rbac.urls")),
+    path("", include("audit.urls")),
 ]

@@ -236,3 +236,20 @@ def personas(db: None) -> dict:
         )
         users[login] = user
     return users
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """PBKDF2 costs ~1 s per persona on 2 cores; tests check who signs in, not hash strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policies() -> Iterator[None]:
+    """Each test decides on its own policies: a rolled-back test's compiled policies must
+    not linger in this process's cache for the next one."""
+    from rbac import engine
+
+    engine.invalidate()
+    yield
+    engine.invalidate()

@@ -45,3 +45,11 @@ def test_it_warns_about_plain_http_without_debug(settings):
     assert _ids(checks.check_secure_cookies(None)) == ["flex.W005"]
     settings.SITE_URL = "https://flex.example.com"
     assert checks.check_secure_cookies(None) == []
+
+
+def test_it_warns_about_github_sign_in_without_an_org(settings):
+    settings.SOCIAL_AUTH_GITHUB_KEY = "key"
+    settings.GITHUB_ORG = ""
+    assert _ids(checks.check_github_without_org(None)) == ["flex.W006"]
+    settings.GITHUB_ORG = "acme"
+    assert checks.check_github_without_org(None) == []
