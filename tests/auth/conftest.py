@@ -16,10 +16,10 @@ GHE = "social_core.backends.github_enterprise.GithubEnterpriseOAuth2"
 USER_AGENT = "Mozilla/5.0 (flex-tests) Browser/1.0"
 
 
-@pytest.fixture
-def github(settings, http_stub, db) -> GitHubStandIn:
-    """The stand-in (alice org admin, bob in team platform, carol with a private email,
-    mallory outsider) as Flex's only sign-in provider, org ``acme``, team roles on."""
+def wire_stand_in(settings, http_stub: Callable) -> GitHubStandIn:
+    """Serve the stand-in (alice org admin, bob in team platform, carol with a private
+    email, mallory outsider) as Flex's only sign-in provider: org ``acme``, team roles on,
+    local sign-in off."""
     stand_in = GitHubStandIn(demo_users(), org="acme")
     stand_in.server = http_stub(stand_in.handle)
     settings.AUTHENTICATION_BACKENDS = ["flex.auth.LocalBackend", GHE]
@@ -31,6 +31,11 @@ def github(settings, http_stub, db) -> GitHubStandIn:
     settings.GITHUB_ROLE_FIELD = "teams"
     settings.FLEX_LOCAL_LOGIN = False
     return stand_in
+
+
+@pytest.fixture
+def github(settings, http_stub, db) -> GitHubStandIn:
+    return wire_stand_in(settings, http_stub)
 
 
 @pytest.fixture

@@ -23,20 +23,12 @@ import pytest
 from django.core.management import call_command
 
 from rbac import engine
-from tests.stubs.github import GitHubStandIn, demo_users
+from tests.auth.conftest import wire_stand_in
+from tests.browser import CHROMIUM, launched
+from tests.stubs.github import GitHubStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-GHE = "social_core.backends.github_enterprise.GithubEnterpriseOAuth2"
 SAMPLE_POLICIES = ROOT / "rbac" / "samples" / "policies.yaml"
 TIMEOUT_MS = 10_000
 BOB_ROLES = ["member", "platform"]  # bob's org role and team on the stand-in
@@ -65,41 +57,15 @@ def chromium() -> Iterator[object]:
     started, so Django's async-safety check would refuse the test's own database calls:
     allowed here, and only for as long as the browser lives.
     """
-    from playwright.sync_api import sync_playwright
-
-    executable = _chromium()
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
+    with launched(_chromium()) as browser:
         yield browser
-        browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
 def github(settings, http_stub) -> GitHubStandIn:
     """The stand-in (alice org admin in team admins, bob in team platform, mallory outsider)
     as Flex's only sign-in provider: org ``acme``, roles from teams, no local sign-in."""
-    stand_in = GitHubStandIn(demo_users(), org="acme")
-    stand_in.server = http_stub(stand_in.handle)
-    settings.AUTHENTICATION_BACKENDS = ["flex.auth.LocalBackend", GHE]
-    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_URL = stand_in.url
-    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL = stand_in.api_url
-    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_KEY = stand_in.client_id
-    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_SECRET = stand_in.client_secret
-    settings.GITHUB_ORG = "acme"
-    settings.GITHUB_ROLE_FIELD = "teams"
-    settings.FLEX_LOCAL_LOGIN = False
-    return stand_in
+    return wire_stand_in(settings, http_stub)
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.browser import CHROMIUM, launched
 from tests.hostile import world as hostile_world
 from tests.hostile.support import XSS_IMG, XSS_SCRIPT, XSS_SVG
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 10_000
 INJECTED = "img[src='x'], svg[onload], body script, [onerror], [onload]"
 
@@ -30,23 +29,8 @@ def chromium() -> Iterator[object]:
     this thread, so Django's async-safety check is off while the browser lives."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing (make services installs it)")
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+    with launched() as browser:
         yield browser
-        browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
