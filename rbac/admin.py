@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from rbac import signals
 from rbac.actions import CATALOGUE
+from rbac.door import is_admin
 from rbac.forms import AccessSettingsForm, ImportForm, PolicyForm
 from rbac.models import AccessSettings, Policy, Profile
-from rbac.roles import is_admin
 from rbac.yaml_io import PolicyFileError, export_text, import_text
 
 

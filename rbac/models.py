@@ -13,13 +13,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from rbac import staleness
+from rbac.index import policy_record
 from rbac.validation import check_policy
 
 
 def _stale() -> None:
-    from rbac.engine import invalidate
-
-    invalidate()
+    staleness.note_write()
 
 
 class PolicyQuerySet(models.QuerySet):
@@ -120,8 +120,6 @@ class Policy(models.Model):
 
     def as_record(self) -> dict:
         """The policy as audit records and the simulator show it (the seed's shape)."""
-        from rbac.engine import policy_record
-
         return policy_record(self.resource, self.roles, self.effect, self.actions)
 
 

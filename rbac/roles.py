@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from rbac.models import AccessSettings, Profile
+from rbac.models import Profile
 
 T = TypeVar("T")
 
@@ -24,6 +24,7 @@ class Actor:
     provider: str = "local"
     roles: tuple[str, ...] = field(default_factory=tuple)
     user_pk: int | None = None
+    superuser: bool = False
 
     def as_record(self) -> dict:
         return {
@@ -57,22 +58,23 @@ def profile_for(user) -> Profile:
 _request_memo: ContextVar[dict | None] = ContextVar("flex_rbac_memo", default=None)
 
 
-def _memo(user, key: str, compute: Callable[[], T]) -> T:
-    memo = _request_memo.get()
-    if memo is None:
+def memo(user_pk: int | None, key: str, compute: Callable[[], T]) -> T:
+    """``compute()``, remembered for the rest of this request under (user, key)."""
+    remembered = _request_memo.get()
+    if remembered is None:
         return compute()
-    slot = (user.pk, key)
-    if slot not in memo:
-        memo[slot] = compute()
-    return memo[slot]
+    slot = (user_pk, key)
+    if slot not in remembered:
+        remembered[slot] = compute()
+    return remembered[slot]
 
 
 def forget(user) -> None:
     """Drop what this request remembered about ``user`` (after their roles changed)."""
-    memo = _request_memo.get()
-    if memo is not None:
-        for slot in [slot for slot in memo if slot[0] == user.pk]:
-            del memo[slot]
+    remembered = _request_memo.get()
+    if remembered is not None:
+        for slot in [slot for slot in remembered if slot[0] == user.pk]:
+            del remembered[slot]
 
 
 class RbacMemoMiddleware:
@@ -89,15 +91,11 @@ class RbacMemoMiddleware:
             _request_memo.reset(token)
 
 
-def _access(user) -> AccessSettings:
-    return _memo(user, "access", AccessSettings.load)
-
-
 def roles_for_user(user) -> list[str]:
     """The provider's roles (GitHub org role, teams) joined by the user's Django group names."""
     if not user.is_authenticated:
         return []
-    return list(_memo(user, "roles", lambda: _roles(user)))
+    return list(memo(user.pk, "roles", lambda: _roles(user)))
 
 
 def _roles(user) -> tuple[str, ...]:
@@ -118,33 +116,5 @@ def actor_for_user(user) -> Actor:
         provider=profile.provider,
         roles=tuple(roles_for_user(user)),
         user_pk=user.pk,
+        superuser=user.is_superuser,
     )
-
-
-def _holds_any(roles: list[str], wanted: list[str]) -> bool:
-    return "*" in wanted or any(role in wanted for role in roles)
-
-
-def is_authorized(user) -> bool:
-    """Whether the user may use Flex at all (holds one of ``authorized_roles``)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return _holds_any(roles_for_user(user), _access(user).authorized_roles)
-
-
-def is_admin(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or _holds_any(roles_for_user(user), _access(user).admin_roles)
-
-
-def is_auditor(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return _holds_any(roles_for_user(user), _access(user).auditor_roles)
-
-
-def can_read_audit_log(user) -> bool:
-    return is_admin(user) or is_auditor(user)

@@ -1,6 +1,6 @@
 """The policy simulator (a page and ``POST /api/rbac/decide``), for admins.
 
-Both call ``rbac.decide`` to show a decision; neither changes anything. Each POST leaves
+Both call ``rbac.engine.decide`` to show a decision; neither changes anything. Each POST leaves
 exactly one audit record (``query/simulate-policy``) through the ``policy_simulated``
 signal, which audit records (rbac does not import audit).
 """
@@ -25,12 +25,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-import rbac
-from flex.parsers import JSONParser
+from lib.parsers import JSONParser
+from rbac import engine
 from rbac.actions import CATALOGUE, FLEX_ACTIONS
+from rbac.door import is_admin
 from rbac.engine import Decision
 from rbac.forms import SimulateForm
-from rbac.roles import is_admin, roles_for_user
+from rbac.roles import roles_for_user
 from rbac.signals import send_policy_simulated
 from rbac.validation import target_errors
 
@@ -51,7 +52,7 @@ def policy_simulate(request: HttpRequest) -> HttpResponse:
         return render(request, "rbac/simulate.html", {"form": form}, status=400)
     data = form.cleaned_data
     roles = simulated_roles(data["user"], data["roles"])
-    decision = rbac.decide(roles, data["action"], data["resource"])
+    decision = engine.decide(roles, data["action"], data["resource"])
     query = {
         "user": data["user"].get_username() if data["user"] else None,
         "roles": roles,
@@ -182,7 +183,7 @@ def decide_api(request: Request) -> Response:
         _signal(request, "api", query, "failed", detail)
         return _error(code, detail, 400)
     data = serializer.validated_data
-    decision = rbac.decide(data["roles"], data["action"], data["resource"])
+    decision = engine.decide(data["roles"], data["action"], data["resource"])
     _signal(request, "api", {**data, "success?": decision.success}, "succeeded", None)
     return Response(decision_json(decision, data["roles"], data["resource"]))
 

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from social_django.models import UserSocialAuth
 
-import rbac
 from audit.models import AuditRecord
+from rbac.engine import decide, invalidate
 from rbac.models import Policy, Profile
 from rbac.roles import actor_for_user, roles_for_user
 from tests.auth.conftest import USER_AGENT, start_sign_in
@@ -95,7 +95,7 @@ def test_it_maps_teams_in_the_org_to_roles_and_rbac_decides_on_them(sign_in, bro
         actions=["TOPIC_CREATE"],
         roles=["platform"],
     )
-    rbac.engine.invalidate()
+    invalidate()
     sign_in("bob")
     bob = signed_in_user(browser)
 
@@ -104,8 +104,8 @@ def test_it_maps_teams_in_the_org_to_roles_and_rbac_decides_on_them(sign_in, bro
     Group.objects.create(name="on-call").user_set.add(bob)
     assert roles_for_user(bob) == ["member", "platform", "on-call"]
     actor = actor_for_user(bob)
-    assert rbac.decide(actor.roles, "TOPIC_CREATE", ["cluster", "c1", "topic", "tx-a"]).success
-    assert not rbac.decide(actor.roles, "TOPIC_DELETE", ["cluster", "c1", "topic", "tx-a"]).success
+    assert decide(actor.roles, "TOPIC_CREATE", ["cluster", "c1", "topic", "tx-a"]).success
+    assert not decide(actor.roles, "TOPIC_DELETE", ["cluster", "c1", "topic", "tx-a"]).success
 
 
 def test_with_the_org_role_field_only_the_org_role_is_a_role(sign_in, github, settings):

@@ -29,10 +29,10 @@ import os, sys, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
 django.setup()
-import rbac
+from rbac.engine import decide
 last, deadline = None, time.monotonic() + 120
 while time.monotonic() < deadline:
-    ok = rbac.decide(["member"], "TOPIC_DELETE", ["cluster", "c1", "topic", "orders"]).success
+    ok = decide(["member"], "TOPIC_DELETE", ["cluster", "c1", "topic", "orders"]).success
     verdict = "allow" if ok else "deny"
     if verdict != last:
         print(verdict, flush=True)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-import rbac
 from audit.models import AuditRecord
+from rbac.engine import decide
 from rbac.models import AccessSettings, Policy
 from rbac.yaml_io import PolicyFileError, export_text, import_text, parse
 
@@ -60,10 +60,10 @@ def test_the_sample_file_imports_unchanged_and_decides_as_described(db):
     result = import_text(SAMPLE.read_text(), replace=True)
     assert result.added == 4
     topic = ["cluster", "any", "topic", "orders"]
-    assert rbac.decide(["admins"], "TOPIC_DELETE", topic).success
+    assert decide(["admins"], "TOPIC_DELETE", topic).success
     for action in ("TOPIC_INSPECT", "TOPIC_PRODUCE", "TOPIC_CREATE"):
-        assert rbac.decide(["member"], action, topic).success, action
-    denied = rbac.decide(["member"], "TOPIC_DELETE", topic)
+        assert decide(["member"], action, topic).success, action
+    denied = decide(["member"], "TOPIC_DELETE", topic)
     assert not denied.success
     assert denied.decided_by["effect"] == "Deny"
     assert AccessSettings.load().admin_roles == ["admins"]
@@ -81,7 +81,7 @@ def test_a_console_file_imports_and_reports_what_is_not_enforced(db):
     stage = Policy.objects.get(effect="Stage")
     assert stage.roles == ["dev"]
     assert Policy.objects.get(effect="Deny").roles == ["dev", "qa"]
-    assert not rbac.decide(["dev"], "TOPIC_TRUNCATE", ["cluster", "c"]).success
+    assert not decide(["dev"], "TOPIC_TRUNCATE", ["cluster", "c"]).success
 
 
 def test_one_invalid_policy_changes_nothing_and_every_error_is_indexed(db, make_policy):
