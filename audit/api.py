@@ -25,7 +25,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from audit import queries
 from audit.models import AuditRecord
 from audit.views import chain_state, delivery_state, records_for_user
-from rbac.roles import can_read_audit_log
+from rbac.door import can_read_audit_log
 
 MAX_LIMIT = 200
 TRUE, FALSE = ("1", "true", "yes"), ("", "0", "false", "no")

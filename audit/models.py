@@ -1,36 +1,48 @@
 """The audit store: records (never changed), their delivery state, and the seal chain.
 
-Four tables, each with one job:
+Each table has one job:
 
 - ``AuditRecord``: what happened, written once by the gate. A PostgreSQL trigger rejects
-  UPDATE and DELETE (migration 0002); only ``audit_purge`` deletes, for retention.
-- ``Delivery``: the outbox. One row per record and sink (``kafka``, ``slack``, ``webhook``,
-  and ``chain`` for sealing), written in the record's transaction, changed as it is delivered.
+  UPDATE and DELETE (migration 0003); only ``audit_purge`` deletes, for retention.
+- ``Delivery``: the outbox. One row per record and sink (``kafka``, ``slack``, ``webhook``),
+  written in the record's transaction, changed as it is delivered.
 - ``DeliveryAttempt``: one row per attempt to reach a sink, for operators.
+- ``PendingSeal``: the sealer's queue. One row per record not sealed yet, written in the
+  record's transaction, deleted when the record is sealed (or kept, marked, if refused).
 - ``AuditSeal`` and ``AuditAnchor``: the tamper-evident chain (see ``audit/chain.py``).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 
 from django.db import models
 
+_last_uuid7 = 0  # the last id made here (as ms << 12 | counter): ids never go backwards
+_uuid7_lock = threading.Lock()
+
 
 def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 version 7): ids sort by creation time.
+    """A time-ordered UUID (RFC 9562 version 7): ids sort by creation time, within one
+    millisecond too (the 12 bits after the time count up, RFC 9562 §6.2 method 1).
 
-    Its random bits make ids unique, not secret: the fast generator is enough.
+    Records are sealed in (ts, id) order, and ts has whole milliseconds: without the
+    counter, two records of one millisecond would be sealed in random order. Its random
+    bits make ids unique, not secret: the fast generator is enough.
     """
-    ms = time.time_ns() // 1_000_000
-    rand = random.getrandbits(80)
+    global _last_uuid7
+    with _uuid7_lock:
+        stamp = max((time.time_ns() // 1_000_000) << 12, _last_uuid7 + 1)
+        _last_uuid7 = stamp
+    ms, counter = stamp >> 12, stamp & 0xFFF
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= counter << 64
     value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
+    value |= random.getrandbits(62)
     return uuid.UUID(int=value)
 
 
@@ -139,6 +151,27 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         state = "ok" if not self.error else ("failed" if self.permanent else "retry")
         return f"{self.sink} {self.started_at:%H:%M:%S} {len(self.record_ids)} records {state}"
+
+
+class PendingSeal(models.Model):
+    """A record waiting for the sealer: written in the record's transaction, deleted in the
+    sealer's as the record is sealed. A record that does not match its MAC is refused:
+    its row stays, with ``refused_at`` and the reason, and is never sealed."""
+
+    # No database constraint, as for Delivery: the gate writes the record and this row in
+    # one statement, and the purge deletes them together.
+    record = models.OneToOneField(
+        AuditRecord,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pending_seal",
+        db_constraint=False,
+    )
+    refused_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {'refused' if self.refused_at else 'pending'}"
 
 
 class AuditSeal(models.Model):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 REDACTED = "[redacted]"
+TOO_DEEP = "[too deep]"
+MAX_DEPTH = 64  # nesting kept in a document; deeper subtrees become TOO_DEEP
 
 _SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key|"
@@ -51,9 +53,12 @@ def redact(value: object, sensitive: Iterable[str] = (), found: set[str] | None 
 
     ``sensitive`` adds key names the cluster reports as sensitive configs. Values
     PostgreSQL's jsonb cannot hold (NUL characters, lone surrogates, NaN) are replaced.
-    The secrets removed are added to ``found`` (see ``scrub``).
+    The secrets removed are added to ``found`` (see ``scrub``). Containers nested deeper
+    than ``MAX_DEPTH`` are replaced by ``"[too deep]"``: any input redacts, none
+    overflows the stack.
     """
-    return _redact(value, _Rules(frozenset(sensitive), found if found is not None else set()))
+    rules = _Rules(frozenset(sensitive), found if found is not None else set())
+    return _redact(value, rules, 0)
 
 
 def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
@@ -76,19 +81,45 @@ def _secret(key: str, extra: frozenset[str]) -> bool:
     return key in extra or is_secret_key(key)
 
 
-def _redact(value: object, rules: _Rules) -> object:
+def _redact(value: object, rules: _Rules, depth: int) -> object:
     kind = type(value)  # exact types first: this runs for every value of every record
     if kind is str:
         return value if value.isascii() and "\x00" not in value else clean_text(value)
     if kind is dict:
-        return _redact_dict(value, rules)
+        return _redact_dict(value, rules, depth)
     if kind is list or kind is tuple:
-        return [_redact(item, rules) for item in value]
+        return _redact_list(value, rules, depth)
     if value is None or kind is int or kind is bool:
         return value
     if kind is float:
         return _number(value)
-    return _redact_other(value, rules)
+    return _redact_other(value, rules, depth)
+
+
+def _redact_list(value: list | tuple, rules: _Rules, depth: int) -> object:
+    if depth >= MAX_DEPTH:
+        return _too_deep(value, rules)
+    return [_redact(item, rules, depth + 1) for item in value]
+
+
+def _too_deep(value: object, rules: _Rules) -> str:
+    """The marker for a subtree nested too deep to keep. Its secrets are collected all the
+    same (iteratively), so an error message quoting one is still scrubbed."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            named_secret = "value" in value and _names_secret(value, rules.extra)
+            for key, item in value.items():
+                if isinstance(key, str) and (
+                    _secret(key, rules.extra) or (named_secret and key == "value")
+                ):
+                    _collect(item, rules.found)
+                else:
+                    stack.append(item)
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return TOO_DEEP
 
 
 def _number(value: float) -> object:
@@ -98,7 +129,7 @@ def _number(value: float) -> object:
     return int(value) if value.is_integer() else value
 
 
-def _redact_other(value: object, rules: _Rules) -> object:
+def _redact_other(value: object, rules: _Rules, depth: int) -> object:
     if isinstance(value, Payload):
         return value.as_record()
     if isinstance(value, bytes):
@@ -110,13 +141,15 @@ def _redact_other(value: object, rules: _Rules) -> object:
     if isinstance(value, float):
         return _number(float(value))
     if isinstance(value, dict):
-        return _redact_dict(dict(value), rules)
+        return _redact_dict(dict(value), rules, depth)
     if isinstance(value, list | tuple):
-        return [_redact(item, rules) for item in value]
+        return _redact_list(value, rules, depth)
     return clean_text(str(value))
 
 
-def _redact_dict(value: dict, rules: _Rules) -> dict:
+def _redact_dict(value: dict, rules: _Rules, depth: int) -> dict | str:
+    if depth >= MAX_DEPTH:
+        return _too_deep(value, rules)
     named_secret = "value" in value and _names_secret(value, rules.extra)
     out = {}
     for key, item in value.items():
@@ -126,7 +159,7 @@ def _redact_dict(value: dict, rules: _Rules) -> dict:
             out[key] = REDACTED
             _collect(item, rules.found)
         else:
-            out[key] = _redact(item, rules)
+            out[key] = _redact(item, rules, depth + 1)
     return out
 
 
@@ -140,16 +173,18 @@ def _names_secret(value: dict, extra: frozenset[str]) -> bool:
 
 
 def _collect(value: object, found: set[str]) -> None:
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        found.add(str(value))
-    elif isinstance(value, bytes):
-        found.add(value.decode("utf-8", "replace"))
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, found)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _collect(item, found)
+    """Every scalar under a redacted key: iterative, so any nesting is walked."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            found.add(str(value))
+        elif isinstance(value, bytes):
+            found.add(value.decode("utf-8", "replace"))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
 
 
 def clean_text(text: str) -> str:

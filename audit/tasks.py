@@ -1,30 +1,31 @@
-"""Celery tasks of the audit outbox: drain one sink (or the chain), and the beat sweep."""
+"""Celery tasks of the audit outbox: run one job (a sink's drain, or sealing), the beat
+sweep, and the daily purge. The scheduler sends ``audit.run_job`` by name
+(``scheduling.RUN_JOB``): this module imports the scheduler, never the other way round."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.management import call_command
 
-from audit import delivery
+from audit import scheduling
 
 
-@shared_task(name="audit.run_job", ignore_result=True)
+@shared_task(name=scheduling.RUN_JOB, ignore_result=True)
 def run_job(name: str, retry: bool = False) -> int:
     """Drain one sink, or seal pending records when ``name`` is ``chain``.
 
-    ``retry``: this is a retry ``delivery`` scheduled for rows that backed off.
+    ``retry``: this is a retry the scheduler set for rows that backed off.
     """
-    return delivery.run(name, retry=retry)
+    return scheduling.run(name, retry=retry)
 
 
 @shared_task(name="audit.sweep", ignore_result=True)
 def sweep() -> None:
-    """Kick every sink and the chain: picks up whatever an after-commit kick missed."""
-    delivery.kick(delivery.jobs())
+    """Kick every sink and sealing: picks up whatever an after-commit kick missed."""
+    scheduling.kick(scheduling.jobs())
 
 
 @shared_task(name="audit.purge", ignore_result=True)
 def purge() -> None:
     """The daily retention purge (``manage.py audit_purge``), itself audited."""
-    from django.core.management import call_command
-
     call_command("audit_purge")

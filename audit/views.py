@@ -19,12 +19,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from audit import export, queries
+from audit import chain, export, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
+from rbac.door import can_read_audit_log
+from rbac.engine import current_policy_set
 from rbac.models import Policy
-from rbac.roles import actor_for_user, can_read_audit_log, profile_for, roles_for_user
+from rbac.roles import actor_for_user, profile_for, roles_for_user
 
 EXPORT_EVENT = "query/export-audit-log"
 
@@ -71,13 +73,10 @@ def user_log(request: HttpRequest) -> HttpResponse:
 
 
 def policies_for_roles(roles: list[str]) -> list[Policy]:
-    """Enabled policies naming one of ``roles`` or ``*`` (the table is small: filter here)."""
-    held = set(roles)
-    return [
-        policy
-        for policy in Policy.objects.filter(enabled=True)
-        if "*" in policy.roles or held & set(policy.roles)
-    ]
+    """The enabled policies a holder of ``roles`` is subject to (as the engine matches them)."""
+    ids = [p.id for p in current_policy_set().policies_for(roles)]
+    found = Policy.objects.in_bulk(ids)
+    return [found[i] for i in ids if i in found]
 
 
 def _log_page(
@@ -208,30 +207,14 @@ def _pretty(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def delivery_state(record: AuditRecord) -> object:
-    """``audit.delivery.state_for`` for this record, or None while delivery has no such call."""
-    try:
-        from audit import delivery
-    except ImportError:
-        return None
-    state_for = getattr(delivery, "state_for", None)
-    if state_for is None:
-        return None
-    states = state_for([record.id]) or {}
-    return states.get(record.id, states.get(str(record.id)))
+def delivery_state(record: AuditRecord) -> list[dict]:
+    """Where the record stands with each sink."""
+    return outbox.state_for([record.id]).get(record.id, [])
 
 
-def chain_state(record: AuditRecord) -> object:
-    """``audit.chain.state_for`` for this record, or None while the chain has no such call."""
-    try:
-        from audit import chain
-    except ImportError:
-        return None
-    state_for = getattr(chain, "state_for", None)
-    if state_for is None:
-        return None
-    states = state_for([record]) or {}
-    return states.get(record.id, states.get(str(record.id)))
+def chain_state(record: AuditRecord) -> str:
+    """The record's place in the chain: ``sealed #n``, ``unsealed`` or ``refused: …``."""
+    return chain.state_for([record])[record.id]
 
 
 @require_GET

@@ -173,7 +173,9 @@ def measure_delivery(bootstrap: str) -> list[dict]:
     in-process (timed), then the same documents sent by a raw producer (timed)."""
     from kafka import KafkaAdminClient, KafkaProducer
 
-    from audit import delivery, gate, transports
+    from audit import gate
+    from audit import scheduling as delivery
+    from topics import audit_sink as transports
 
     actor, ctx = _actor(), _ctx()
     gate.perform(actor, _operation("warm"), ctx)
@@ -412,7 +414,7 @@ def main() -> list[dict]:
         rows += measure_lag(settings.KAFKA_BOOTSTRAP_SERVERS, workdir / "celery.log")
         return rows
     finally:
-        from audit import transports
+        from topics import audit_sink as transports
 
         transports.reset_producer()
         connection.creation.destroy_test_db(old_name, verbosity=0)

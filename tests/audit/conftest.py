@@ -14,15 +14,16 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from audit import gate, transports
+from audit import gate
 from audit.gate import Ctx, Operation
 from audit.models import AuditRecord
 from rbac import engine
 from rbac.models import Policy
 from rbac.roles import Actor
+from standins.http import Request, Response, StubServer
 from tests.conftest import Broker, Worker, _redis_flush
-from tests.stubs.http import Request, Response, StubServer
 from tests.stubs.slack import SlackStub
+from topics import audit_sink
 
 CLUSTER_ID = "Enpl9Kw4QK6pwK0LaRVssQ"
 
@@ -210,6 +211,6 @@ def sinks(transactional_db, module_worker, slack_stub, hook_stub, settings, brok
     slack_stub.reset()
     hook_stub.status = 200
     hook_stub.documents.clear()
-    transports.reset_producer()
+    audit_sink.reset_producer()
     yield module_worker
-    transports.reset_producer()
+    audit_sink.reset_producer()

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from audit import delivery, gate, transports
+from audit import gate, outbox, scheduling, verification
 from audit.models import AuditRecord, Delivery, DeliveryAttempt
 from tests.audit.conftest import (
     CLUSTER_ID,
@@ -22,6 +22,7 @@ from tests.audit.conftest import (
     topic_ids,
 )
 from tests.conftest import wait_until
+from topics import audit_sink
 from topics.models import Cluster
 
 SECRET = "s3cr3t-for-the-sinks"
@@ -47,9 +48,9 @@ def hits_for(slack, record: AuditRecord) -> list:
 
 def test_a_drain_delivers_a_batch_to_the_topic(policies, broker, settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap
-    transports.reset_producer()
+    audit_sink.reset_producer()
     records = act(3)
-    assert delivery.run("kafka") == 3
+    assert scheduling.run("kafka") == 3
     assert all_delivered(records, "kafka")
     on_topic = {
         m.key.decode(): json.loads(m.value)
@@ -61,13 +62,13 @@ def test_a_drain_delivers_a_batch_to_the_topic(policies, broker, settings):
     assert attempt.delivered == 3 and attempt.error == ""
 
 
-def test_the_topic_is_created_with_flexs_partitions_and_retention(broker, settings):
+def test_the_topic_is_created_with_flexs_partitions_and_retention(db, broker, settings):
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource
 
     settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap
     settings.FLEX_AUDIT_TOPIC = "audit-topic-settings-test"
-    transports.ensure_topic()
+    audit_sink.ensure_topic()
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     try:
         (topic,) = admin.describe_topics([settings.FLEX_AUDIT_TOPIC])
@@ -84,14 +85,14 @@ def test_the_topic_is_created_with_flexs_partitions_and_retention(broker, settin
 def test_a_down_broker_is_a_retryable_failure_with_backoff(policies, settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"
     settings.KAFKA_TIMEOUT_MS = 300
-    transports.reset_producer()
+    audit_sink.reset_producer()
     (record,) = act(1)
-    delivery.run("kafka")
+    scheduling.run("kafka")
     row = Delivery.objects.get(record=record, sink="kafka")
     assert row.status == "pending" and row.attempts == 1
     assert row.last_error.startswith("Kafka:")
     assert row.next_attempt_at > row.last_attempt_at
-    transports.reset_producer()
+    audit_sink.reset_producer()
 
 
 def test_slack_takes_mutations_only_by_default(policies, settings):
@@ -122,7 +123,7 @@ def test_slack_verbosity_widens_what_is_sent(policies, settings, verbosity, type
 def test_state_for_lists_each_sink_of_each_record(policies, settings):
     settings.SLACK_WEBHOOK_URL = "http://127.0.0.1:9/slack"
     (record,) = act(1)
-    state = delivery.state_for([record.pk])[record.pk]
+    state = outbox.state_for([record.pk])[record.pk]
     assert [(s["sink"], s["status"], s["attempts"]) for s in state] == [
         ("kafka", "pending", 0),
         ("slack", "pending", 0),
@@ -252,7 +253,7 @@ def test_records_are_sealed_by_the_worker(allowed):
 
     records = act(3)
     wait_until(lambda: all(s.startswith("sealed") for s in chain.state_for(records).values()), 15)
-    assert chain.verify().ok
+    assert verification.verify().ok
 
 
 @pytest.fixture
@@ -262,9 +263,9 @@ def redis_hangs(settings):
     listener.bind(("127.0.0.1", 0))
     listener.listen(100)
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    delivery._celery.quiet_until = 0.0
+    scheduling._celery.quiet_until = 0.0
     yield
-    delivery._celery.quiet_until = 0.0
+    scheduling._celery.quiet_until = 0.0
     listener.close()
 
 
@@ -297,7 +298,7 @@ def test_without_redis_delivery_runs_in_process_and_never_blocks_the_request(set
         settings.SLACK_WEBHOOK_URL = slack.url
         settings.FLEX_AUDIT_SINK_TIMEOUT = 1
         settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap
-        transports.reset_producer()
+        audit_sink.reset_producer()
         allow(["TOPIC_CREATE"])
         started = time.monotonic()
         (record,) = act(1)
@@ -308,4 +309,4 @@ def test_without_redis_delivery_runs_in_process_and_never_blocks_the_request(set
         assert Delivery.objects.get(record=record, sink="slack").attempts == 2
     finally:
         slack.stop()
-        transports.reset_producer()
+        audit_sink.reset_producer()

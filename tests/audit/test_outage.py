@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from audit import transports
 from audit.models import Delivery, DeliveryAttempt
 from tests.audit.conftest import act, allow, start_worker, topic_ids
 from tests.conftest import Broker, wait_until
+from topics import audit_sink
 
 
 @pytest.fixture
@@ -20,10 +20,10 @@ def own_broker(tmp_path, settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap
     settings.SLACK_WEBHOOK_URL = None
     settings.WEBHOOK_URL = None
-    transports.reset_producer()
+    audit_sink.reset_producer()
     yield broker
     broker.stop()
-    transports.reset_producer()
+    audit_sink.reset_producer()
 
 
 @pytest.fixture

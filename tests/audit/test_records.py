@@ -7,7 +7,7 @@ import json
 
 from audit import gate
 from audit.models import AuditRecord
-from audit.records import REDACTED, Payload, redact
+from audit.records import MAX_DEPTH, REDACTED, TOO_DEEP, Payload, redact
 from tests.audit.conftest import JOHN, create_topic_op, ctx, sql
 
 SECRET = "hunter2-very-secret"
@@ -95,3 +95,40 @@ def test_text_postgresql_cannot_hold_is_replaced_not_an_error(policies):
     record = gate.perform(JOHN, operation, ctx()).record
     assert AuditRecord.objects.filter(pk=record.pk).exists()
     assert "\x00" not in json.dumps(AuditRecord.objects.get().document)
+
+
+def nested(depth: int, leaf: object) -> object:
+    """``depth`` levels of alternating dicts and lists around ``leaf``, built without recursion."""
+    value = leaf
+    for level in range(depth):
+        value = {"child": value} if level % 2 else [value]
+    return value
+
+
+def test_it_redacts_a_body_nested_thousands_of_levels_deep():
+    found: set[str] = set()
+    out = redact({"body": nested(5000, {"password": SECRET})}, found=found)
+    assert SECRET not in json.dumps(out)  # no RecursionError, and nothing deep kept
+    assert found == {SECRET}  # the secret in the dropped subtree is still known to scrub()
+    depth, value = 0, out
+    while isinstance(value, dict | list):
+        value = value[0] if isinstance(value, list) else next(iter(value.values()))
+        depth += 1
+    assert value == TOO_DEEP and depth == MAX_DEPTH
+
+
+def test_it_keeps_a_document_as_deep_as_the_limit_whole():
+    body = nested(MAX_DEPTH - 1, {"password": SECRET, "name": "x"})
+    assert json.dumps(redact(body)) == json.dumps(
+        nested(MAX_DEPTH - 1, {"password": REDACTED, "name": "x"})
+    )
+
+
+def test_a_deeply_nested_request_is_recorded_and_its_secrets_never_stored(policies):
+    operation = create_topic_op()
+    operation.request["config-items"] = nested(1000, {"ssl.key.password": SECRET})
+
+    outcome = gate.perform(JOHN, operation, ctx())
+
+    assert outcome.ok
+    assert SECRET not in stored_text() and TOO_DEEP in stored_text()

@@ -37,16 +37,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from audit import delivery, transports
+from audit import scheduling
 from audit.gate import Ctx
-from audit.models import AuditRecord, Delivery
+from audit.models import AuditRecord, Delivery, PendingSeal
 from flex import tansu
 from rbac import engine
 from rbac.models import Policy
 from tests.conftest import ROOT, Broker, wait_until
 from tests.stubs.slack import SlackStub
+from topics import audit_sink, operations, validation
 from topics import kafka as kafka_client
-from topics import operations
 from topics.models import primary_cluster
 
 REQUEST_LIMIT = 10.0  # seconds: no user request may take longer, whatever is down
@@ -275,8 +275,8 @@ def stack(transactional_db, settings, tmp_path: Path) -> Iterator[Stack]:
     settings.WEBHOOK_URL = None
     settings.FLEX_AUDIT_LEASE_SECONDS = LEASE_SECONDS
     point_celery_at(redis.url())
-    delivery._celery.quiet_until = 0.0
-    transports.reset_producer()
+    scheduling._celery.quiet_until = 0.0
+    audit_sink.reset_producer()
     kafka_client.reset_clients()
     env = {
         **os.environ,
@@ -298,8 +298,8 @@ def stack(transactional_db, settings, tmp_path: Path) -> Iterator[Stack]:
         for service in s.services():
             service.kill()  # nothing to keep: a crash is as good as a clean stop here
         crash(broker)
-        delivery._celery.quiet_until = 0.0
-        transports.reset_producer()
+        scheduling._celery.quiet_until = 0.0
+        audit_sink.reset_producer()
         kafka_client.reset_clients()
         engine.invalidate()
 
@@ -392,18 +392,19 @@ class Actor:
         return self._run(
             "create",
             lambda name: operations.topic_create(
-                cluster_id=self.cluster_id,
-                name=name,
-                partitions=1,
-                replication_factor=1,
-                config_items={},
+                operations.target(self.cluster_id),
+                validation.check_create({"name": name}),
+                {"name": name},
             ),
         )
 
     def delete(self) -> Action:
         """A delete-topic no policy allows: denied before Kafka, recorded all the same."""
         return self._run(
-            "delete", lambda name: operations.topic_delete(cluster_id=self.cluster_id, name=name)
+            "delete",
+            lambda name: operations.topic_delete(
+                operations.target(self.cluster_id), name, validation.Checked(True)
+            ),
         )
 
     def mixed(self, n: int) -> list[Action]:
@@ -550,7 +551,7 @@ def check_topic(ledger: Ledger, bootstrap: str, earlier: list[tuple] = ()) -> No
 
 def check_chain(ledger: Ledger, timeout: float = 30.0) -> None:
     """Every record sealed, then ``audit_verify`` passes."""
-    pending = Delivery.objects.filter(sink="chain", status=Delivery.PENDING)
+    pending = PendingSeal.objects.filter(refused_at=None)
     wait_until(lambda: not pending.exists(), timeout, step=0.2)
     out = io.StringIO()
     call_command("audit_verify", stdout=out)

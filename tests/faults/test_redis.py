@@ -1,7 +1,7 @@
 """Redis (the Celery broker) restarted, empty, while people keep acting: the kicks queued in
 it are lost, and actions meanwhile cannot announce themselves; the beat sweep delivers them.
 
-The worker holds a scheduled retry when Redis goes away (as ``delivery.later`` leaves one
+The worker holds a scheduled retry when Redis goes away (as ``scheduling.later`` leaves one
 whenever a sink backs off): an unacknowledged message, which Celery tries to put back.
 """
 

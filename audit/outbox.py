@@ -1,28 +1,18 @@
-"""Delivery of audit records: a transactional outbox drained by Celery.
+"""The outbox of audit records: claiming due rows, handing them to sinks, settling them.
 
-The gate writes one ``Delivery`` row per enabled sink (and one for the chain) in the
-record's own transaction, so a committed record is never without its outbox rows.
-After commit, ``kick`` asks for each sink to be drained; a worker claims due rows in
-batches (``SELECT … FOR UPDATE SKIP LOCKED`` then pushing ``next_attempt_at`` past a
-lease, so several workers share the work and a crashed one's rows come back), hands them
-to the sink's transport and records the outcome. Retryable failures back off
-exponentially (or by the sink's ``Retry-After``); permanent ones keep their reason.
-The beat sweep (``audit.tasks.sweep``) kicks every sink again, so records survive Kafka,
-Redis, Slack and worker outages: nothing depends on the after-commit kick arriving.
-
-``kick`` never raises and never waits: a background thread of the process talks to Redis
-(with Redis down it gives up within a second and stays quiet for a few seconds; the sweep
-picks the rows up later). Without Redis (``CELERY_TASK_ALWAYS_EAGER``, ``make run``)
-drains run on a background thread of the web process, so a sink that is down never holds
-up a request.
+The gate writes one ``Delivery`` row per enabled sink in the record's own transaction, so
+a committed record is never without its outbox rows. A drain claims due rows in batches
+(``SELECT … FOR UPDATE SKIP LOCKED`` then pushing ``next_attempt_at`` past a lease, so
+several workers share the work and a crashed one's rows come back), hands them to the
+sink's transport and records the outcome. Retryable failures back off exponentially (or
+by the sink's ``Retry-After``); permanent ones keep their reason. When drains run is
+``audit/scheduling.py``'s business.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -31,18 +21,11 @@ from typing import TypeVar
 from uuid import UUID
 
 from django.conf import settings
-from django.db import (
-    InterfaceError,
-    OperationalError,
-    close_old_connections,
-    connection,
-    transaction,
-)
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Min, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from audit import chain
 from audit.models import AuditRecord, Delivery, DeliveryAttempt
 from audit.transports import SINKS, Attempt, Item, TransportError, sinks_for
 
@@ -52,14 +35,6 @@ log = logging.getLogger("flex.audit")
 
 BACKOFF_BASE = 2.0  # seconds before the first retry; doubles per attempt
 BACKOFF_MAX = 600.0
-RETRY_HORIZON = 90.0  # retries due sooner are scheduled; later ones wait for the sweep
-RUN_BUDGET = 20.0  # seconds one drain task works before handing over to a fresh one
-KICK_TTL = 30  # seconds a pending kick suppresses further kicks (if its task got lost)
-KICK_GAP = 0.02  # seconds between two kicks from one process: a busy one sends 50/s, not 1000/s
-REDIS_QUIET = 5.0  # seconds to stop trying Redis after it failed
-
-
-# The outbox ----------------------------------------------------------------------------
 
 
 def lease() -> timedelta:
@@ -69,13 +44,12 @@ def lease() -> timedelta:
 
 
 def outbox_for(record_type: str) -> list[str]:
-    """The outbox rows a new record gets: each enabled sink that takes it, and the chain."""
-    return [*sinks_for(record_type), chain.SINK]
+    """The outbox rows a new record gets: one for each enabled sink that takes it."""
+    return sinks_for(record_type)
 
 
-def jobs() -> list[str]:
-    """Everything a sweep drains: the enabled sinks and the chain."""
-    return [*(n for n, cls in SINKS.items() if cls.enabled()), chain.SINK]
+def enabled_sinks() -> list[str]:
+    return [name for name, cls in SINKS.items() if cls.enabled()]
 
 
 def backoff(attempts: int) -> float:
@@ -85,12 +59,11 @@ def backoff(attempts: int) -> float:
 
 
 def state_for(record_ids: Iterable[UUID | str]) -> dict[UUID, list[dict]]:
-    """Per record, where it stands with each sink (the chain is ``chain.state_for``)."""
+    """Per record, where it stands with each sink (sealing is ``chain.state_for``)."""
     ids = [UUID(str(r)) for r in record_ids]
     states: dict[UUID, list[dict]] = {rid: [] for rid in ids}
     rows = (
         Delivery.objects.filter(record_id__in=ids)
-        .exclude(sink=chain.SINK)
         .order_by("record_id", "sink")
         .values(
             "record_id",
@@ -296,213 +269,9 @@ def _attempt_rows(sink: str, attempts: list[Attempt]) -> list[DeliveryAttempt]:
     return rows
 
 
-def _job(name: str, deadline: float) -> int:
-    if name == chain.SINK:
-        return chain.seal_batch()
-    return drain(name, deadline=deadline)
-
-
-def run(name: str, *, budget: float = RUN_BUDGET, retry: bool = False) -> int:
-    """Drain ``name`` (a sink or the chain) until nothing is due; the records handled.
-
-    Past ``budget`` seconds it kicks a fresh task to go on, so one busy sink never
-    holds a worker for long. A retry due within ``RETRY_HORIZON`` is scheduled; later
-    ones are the sweep's. ``retry`` says this run is such a scheduled retry.
-    """
-    scheduler = _scheduler()
-    if retry:
-        scheduler.retried(name)
-    if name in SINKS and not SINKS[name].enabled():
-        return 0
-    deadline = time.monotonic() + budget
-    total = 0
-    while time.monotonic() < deadline:
-        scheduler.clear(name)  # a commit from now on kicks again
-        handled = _job(name, deadline)
-        total += handled
-        if handled:
-            continue
-        delay = _next_due(name)
-        if delay is not None and delay <= RETRY_HORIZON:
-            # Overdue yet not claimed: it just became due, or a concurrent claim holds it.
-            scheduler.later(name, max(delay, 0.5))
-        return total
-    kick([name])
-    return total
-
-
-def _next_due(name: str) -> float | None:
-    """Seconds until the first pending row of ``name`` is due (negative: overdue)."""
-    if name == chain.SINK:
-        return None
-    due = Delivery.objects.filter(sink=name, status=Delivery.PENDING).aggregate(
+def next_due(sink: str) -> float | None:
+    """Seconds until the first pending row of ``sink`` is due (negative: overdue)."""
+    due = Delivery.objects.filter(sink=sink, status=Delivery.PENDING).aggregate(
         due=Min("next_attempt_at")
     )["due"]
     return None if due is None else (due - timezone.now()).total_seconds()
-
-
-# Scheduling ----------------------------------------------------------------------------
-
-
-def kick(names: Iterable[str]) -> None:
-    """Ask for these sinks (or the chain) to be drained soon. Never raises; never hangs."""
-    names = list(dict.fromkeys(names))
-    if names:
-        _scheduler().kick(names)
-
-
-def _scheduler() -> _Celery | _Local:
-    return _local if settings.CELERY_TASK_ALWAYS_EAGER else _celery
-
-
-class _Celery:
-    """Kicks through Redis: one pending task per sink (a SET NX flag), then Celery.
-
-    A request only hands the names to a background thread of its process, so neither a
-    slow nor a dead Redis ever holds it up; the thread gives up on Redis for a few
-    seconds after a failure (the sweep delivers what it could not announce).
-    """
-
-    KICK = "flex:audit:kick:"
-    RETRY = "flex:audit:retry:"
-
-    def __init__(self) -> None:
-        self.quiet_until = 0.0
-        self._client = None
-        self._url = None
-        self._wanted: set[str] = set()
-        self._cond = threading.Condition()
-        self._thread_pid: int | None = None
-
-    def client(self):
-        import redis
-
-        url = settings.CELERY_BROKER_URL
-        if self._client is None or self._url != url:
-            self._client = redis.Redis.from_url(
-                url, socket_timeout=1, socket_connect_timeout=1, health_check_interval=30
-            )
-            self._url = url
-        return self._client
-
-    def kick(self, names: list[str]) -> None:
-        with self._cond:
-            self._wanted.update(names)
-            if self._thread_pid != os.getpid():  # first kick here, or a forked process
-                self._thread_pid = os.getpid()
-                threading.Thread(target=self._loop, name="audit-kick", daemon=True).start()
-            self._cond.notify()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._wanted:
-                    self._cond.wait()
-                names, self._wanted = sorted(self._wanted), set()
-            self.send(names)
-            time.sleep(KICK_GAP)  # kicks arriving meanwhile go out together
-
-    def send(self, names: list[str]) -> None:
-        if time.monotonic() < self.quiet_until:
-            return
-        from audit import tasks
-
-        try:
-            pipe = self.client().pipeline(transaction=False)
-            for name in names:
-                pipe.set(self.KICK + name, "1", nx=True, ex=KICK_TTL)
-            for name, fresh in zip(names, pipe.execute(), strict=True):
-                if fresh:
-                    tasks.run_job.apply_async(args=[name], retry=False)
-        except Exception as exc:  # Redis down: the sweep delivers these later
-            self.quiet_until = time.monotonic() + REDIS_QUIET
-            log.warning("audit: could not queue delivery (%s); the sweep will", exc)
-
-    def clear(self, name: str) -> None:
-        try:
-            self.client().delete(self.KICK + name)
-        except Exception:  # the flag expires by itself
-            log.debug("audit: could not clear the kick flag of %s", name, exc_info=True)
-
-    def later(self, name: str, delay: float) -> None:
-        from audit import tasks
-
-        due = time.time() + delay
-        try:
-            client = self.client()
-            pending = client.get(self.RETRY + name)
-            if pending and time.time() < float(pending) <= due + 0.5:
-                return  # a retry due no later is already scheduled
-            client.set(self.RETRY + name, str(due), ex=int(delay) + 5)
-            tasks.run_job.apply_async(
-                args=[name], kwargs={"retry": True}, countdown=delay, retry=False
-            )
-        except Exception as exc:
-            log.warning("audit: could not schedule a retry for %s (%s)", name, exc)
-
-    def retried(self, name: str) -> None:
-        """A scheduled retry has started: the next one may be scheduled again."""
-        try:
-            self.client().delete(self.RETRY + name)
-        except Exception:  # the key expires by itself
-            log.debug("audit: could not clear the retry key of %s", name, exc_info=True)
-
-
-class _Local:
-    """In-process drains for ``CELERY_TASK_ALWAYS_EAGER``: one background thread per job."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.wanted: set[str] = set()
-        self.running: set[str] = set()
-        self.timers: dict[str, float] = {}
-
-    def kick(self, names: list[str]) -> None:
-        with self.lock:
-            self.wanted.update(names)
-            start = [n for n in names if n not in self.running]
-            self.running.update(start)
-        for name in start:
-            threading.Thread(target=self._loop, args=(name,), daemon=True).start()
-
-    def _loop(self, name: str) -> None:
-        try:
-            while True:
-                with self.lock:
-                    if name not in self.wanted:
-                        self.running.discard(name)
-                        return
-                    self.wanted.discard(name)
-                try:
-                    close_old_connections()
-                    run(name, budget=60.0)
-                except Exception:  # the next kick tries again
-                    log.exception("audit: in-process delivery to %s failed", name)
-        finally:
-            connection.close()
-
-    def clear(self, name: str) -> None:
-        pass
-
-    def later(self, name: str, delay: float) -> None:
-        due = time.monotonic() + delay
-        with self.lock:
-            pending = self.timers.get(name)
-            if pending and time.monotonic() < pending <= due + 0.5:
-                return
-            self.timers[name] = due
-        timer = threading.Timer(delay, self._fire, args=(name,))
-        timer.daemon = True
-        timer.start()
-
-    def _fire(self, name: str) -> None:
-        self.retried(name)
-        self.kick([name])
-
-    def retried(self, name: str) -> None:
-        with self.lock:
-            self.timers.pop(name, None)
-
-
-_celery = _Celery()
-_local = _Local()
