@@ -326,6 +326,35 @@ def test_every_write_outside_admin_leaves_one_record(route: Route, method: str, 
     _check(route.id, method, response, before, route.id)
 
 
+OVERSIZED = 1024  # the upload limit in the test below
+
+
+def oversized_cases() -> list:
+    """Every write outside admin, and one admin form (the mechanism is the same for all)."""
+    policy_add = next(r for r in all_routes() if r.id == "admin:rbac_policy_add")
+    return [*site_cases(), pytest.param(policy_add, "post", id="POST admin:rbac_policy_add")]
+
+
+@pytest.mark.parametrize(("route", "method"), oversized_cases())
+def test_every_write_over_the_size_limit_is_refused_with_413_and_recorded(
+    route: Route, method: str, world: World, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = OVERSIZED
+    url = _url_for(route, world.fill)
+    client = Client() if route.id in ANONYMOUS else world.client
+    before = AuditRecord.objects.count()
+    response = _send(client, method, url, {"padding": "x" * (4 * OVERSIZED)})
+    where = f"{method.upper()} {route.id}"
+    if response.status_code == 405:  # a view that refuses its own oversized bodies
+        assert AuditRecord.objects.count() == before, f"{where} answered 405 with a record"
+        return
+    assert response.status_code == 413, f"{where} answered {response.status_code}"
+    assert AuditRecord.objects.count() == before + 1, f"{where} left no single record"
+    record = AuditRecord.objects.order_by("-ts", "-id").first()
+    assert record.outcome == AuditRecord.FAILED
+    assert "bytes" in record.document["data"]["response"]["error"]
+
+
 # Django admin -----------------------------------------------------------------------------
 
 

@@ -42,12 +42,16 @@ class Cluster(models.Model):
         return self.kafka_cluster_id or self.name
 
     def client_config(self) -> dict:
-        """kafka-python connection settings (secrets included: never render this)."""
+        """kafka-python connection settings (secrets included: never render this).
+
+        kafka-python takes the SASL user and password as ``sasl_plain_*`` for PLAIN and
+        SCRAM alike. Host names stay checked (kafka-python's default) with a CA file too.
+        """
         config: dict = {
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "security_protocol": self.security_protocol,
         }
-        if self.sasl_mechanism:
+        if self.sasl_mechanism and self.security_protocol.startswith("SASL_"):
             config.update(
                 sasl_mechanism=self.sasl_mechanism,
                 sasl_plain_username=self.sasl_username,
@@ -59,17 +63,40 @@ class Cluster(models.Model):
         return config
 
 
+# The primary cluster's connection, field by field, from the setting that names it.
+PRIMARY_FIELDS = {
+    "bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "security_protocol": "KAFKA_SECURITY_PROTOCOL",
+    "sasl_mechanism": "KAFKA_SASL_MECHANISM",
+    "sasl_username": "KAFKA_SASL_USERNAME",
+    "sasl_password": "KAFKA_SASL_PASSWORD",
+    "ssl_cafile": "KAFKA_SSL_CAFILE",
+    "ssl_certfile": "KAFKA_SSL_CERTFILE",
+    "ssl_keyfile": "KAFKA_SSL_KEYFILE",
+}
+
+
+def primary_settings() -> dict[str, str]:
+    """The primary cluster's connection fields as the environment gives them."""
+    return {field: getattr(settings, name) or "" for field, name in PRIMARY_FIELDS.items()}
+
+
 def primary_cluster() -> Cluster:
-    """The cluster named by KAFKA_BOOTSTRAP_SERVERS, created or updated to match it."""
+    """The cluster named by KAFKA_BOOTSTRAP_SERVERS and the KAFKA_SECURITY_* / SASL / SSL
+    settings, created or updated to match them (one query when nothing changed)."""
     cluster = Cluster.objects.filter(is_primary=True).first()
-    servers = settings.KAFKA_BOOTSTRAP_SERVERS
+    wanted = primary_settings()
     if cluster is None:
         name = "primary"
         if Cluster.objects.filter(name=name).exists():
             name = "primary (environment)"
-        cluster = Cluster.objects.create(name=name, bootstrap_servers=servers, is_primary=True)
-    elif cluster.bootstrap_servers != servers:
-        cluster.bootstrap_servers = servers
-        cluster.kafka_cluster_id = ""
-        cluster.save(update_fields=["bootstrap_servers", "kafka_cluster_id"])
+        return Cluster.objects.create(name=name, is_primary=True, **wanted)
+    changed = [field for field, value in wanted.items() if getattr(cluster, field) != value]
+    if changed:
+        for field in changed:
+            setattr(cluster, field, wanted[field])
+        if "bootstrap_servers" in changed:  # another address may be another cluster
+            cluster.kafka_cluster_id = ""
+            changed.append("kafka_cluster_id")
+        cluster.save(update_fields=changed)
     return cluster

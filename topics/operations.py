@@ -1,10 +1,10 @@
 """Every topic operation, declared once: its event, RBAC action, resource, request and execution.
 
-Views and the API validate input, build an operation here and hand it to ``run``,
-which passes it through the audit gate. Input that failed validation still becomes
-an operation (``failure=``): the gate decides and records it, and executing it
-answers the validation error without touching Kafka — so a refused create, an
-unknown config key or a message that is too large leaves a ``failed`` record.
+Pages and the API check their input with ``topics/validation.py``, build an operation
+here from the result and hand it to ``run``, which passes it through the audit gate.
+Input that failed its check still becomes an operation: the gate decides and records
+it, and executing it answers the input error without touching Kafka — so a refused
+create, an unknown config key or a message that is too large leaves a ``failed`` record.
 
 | event                        | RBAC action     | type             |
 |------------------------------|-----------------|------------------|
@@ -18,20 +18,32 @@ unknown config key or a message that is too large leaves a ``failed`` record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import rbac
+from django.http import HttpRequest
+
 from audit import gate
-from audit.gate import Ctx, Operation, OperationError, Outcome
+from audit.gate import AuditUnavailable, Ctx, Operation, Outcome, ctx_from_request
 from audit.models import AuditRecord
 from audit.records import Payload
+from lib.errors import OperationError
 from rbac import actions
-from rbac.actions import equivalents
-from rbac.models import Policy
-from rbac.roles import actor_for_user, is_authorized, roles_for_user
+from rbac.roles import actor_for_user
 from topics import kafka
 from topics.models import Cluster, primary_cluster
+from topics.validation import (
+    Checked,
+    ConfigChange,
+    NewMessage,
+    NewTopic,
+    config_change_given,
+    create_given,
+    message_given,
+    read_given,
+    text,
+)
 
 MUTATION, QUERY = "mutation/request", "query/request"
 
@@ -50,260 +62,204 @@ def topic_resource(cluster_id: str, name: str) -> list[str]:
     return ["cluster", cluster_id, "topic", name]
 
 
-def find_cluster(key: str) -> Cluster | None:
+@dataclass(frozen=True)
+class Target:
+    """The cluster a URL names, looked up once per request; ``cluster`` None if unknown."""
+
+    key: str
+    cluster: Cluster | None
+
+    @property
+    def id(self) -> str:
+        """How operations and records name the cluster: its Kafka id, else what was given."""
+        return self.cluster.key if self.cluster else self.key
+
+    def require(self) -> Cluster:
+        if self.cluster is None:
+            raise kafka.UnknownCluster(f"no cluster {self.key!r} is registered")
+        return self.cluster
+
+
+def target(key: str) -> Target:
     """The cluster a URL names: by Kafka cluster id, or by name until the id is discovered."""
     primary_cluster()
     if "\x00" in key:  # no cluster has one, and PostgreSQL refuses it in a query (a 500)
-        return None
-    return (
+        return Target(key, None)
+    found = (
         Cluster.objects.filter(kafka_cluster_id=key).first()
         or Cluster.objects.filter(name=key).first()
     )
-
-
-def _cluster(key: str) -> Cluster:
-    cluster = find_cluster(key)
-    if cluster is None:
-        raise kafka.UnknownCluster(f"no cluster {key!r} is registered")
-    return cluster
+    return Target(key, found)
 
 
 def _operation(
     event: str,
-    *,
-    cluster_id: str,
+    where: Target,
     name: str,
     request: dict,
+    checked: Checked,
     run: Callable[[Cluster], Any],
-    failure: OperationError | None,
-    sensitive_keys: Sequence[str] = (),
+    sensitive_keys: set[str] | None = None,
 ) -> Operation:
     action, record_type = OPERATIONS[event]
 
     def execute() -> Any:
-        if failure is not None:
-            raise failure
-        return run(_cluster(cluster_id))
+        if checked.error is not None:
+            raise checked.error
+        return run(where.require())
 
     return Operation(
         event=event,
         action=action,
-        resource=topic_resource(cluster_id, name),
+        resource=topic_resource(where.id, name),
         request=request,
         execute=execute,
         type=record_type,
-        sensitive_keys=frozenset(sensitive_keys),
+        sensitive_keys=sensitive_keys if sensitive_keys is not None else set(),
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def topic_create(
-    *,
-    cluster_id: str,
-    name: str,
-    partitions: int | str | None,
-    replication_factor: int | str | None,
-    config_items: dict[str, str],
-    failure: OperationError | None = None,
-) -> Operation:
-    request = {
-        "topic-name": name,
-        "replication-factor": _text(replication_factor),
-        "partitions": _text(partitions),
-        "config-items": dict(config_items),
-    }
+def topic_create(where: Target, checked: Checked[NewTopic], data: Mapping) -> Operation:
+    new = checked.value
+    if new is None:
+        request = create_given(data)
+    else:
+        request = {
+            "topic-name": new.name,
+            "replication-factor": str(new.replication_factor),
+            "partitions": str(new.partitions),
+            "config-items": dict(new.configs),
+        }
     return _operation(
         "mutation/create-topic",
-        cluster_id=cluster_id,
-        name=name,
-        request=request,
-        failure=failure,
-        run=lambda cluster: kafka.create_topic(
+        where,
+        request["topic-name"],
+        request,
+        checked,
+        lambda cluster: kafka.create_topic(
             cluster,
-            name=name,
-            partitions=int(partitions or 0),
-            replication_factor=int(replication_factor or 0),
-            configs=config_items,
+            name=new.name,
+            partitions=new.partitions,
+            replication_factor=new.replication_factor,
+            configs=new.configs,
         ),
     )
 
 
-def topic_delete(*, cluster_id: str, name: str, failure: OperationError | None = None) -> Operation:
+def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
     return _operation(
         "mutation/delete-topic",
-        cluster_id=cluster_id,
-        name=name,
-        request={"topic-name": name},
-        failure=failure,
-        run=lambda cluster: kafka.delete_topic(cluster, name),
+        where,
+        name,
+        {"topic-name": name},
+        checked,
+        lambda cluster: kafka.delete_topic(cluster, name),
+    )
+
+
+def topic_truncate(where: Target, name: str, checked: Checked) -> Operation:
+    return _operation(
+        "mutation/truncate-topic",
+        where,
+        name,
+        {"topic-name": name},
+        checked,
+        lambda cluster: kafka.truncate_topic(cluster, name),
     )
 
 
 def topic_configs_edit(
-    *,
-    cluster_id: str,
-    name: str,
-    set_items: dict[str, str],
-    reset_keys: list[str],
-    before: dict[str, kafka.ConfigEntry] | None,
-    failure: OperationError | None = None,
+    where: Target, name: str, checked: Checked[ConfigChange], data: Mapping
 ) -> Operation:
-    """Incremental alter; the record keeps the values before the change."""
-    before = before or {}
+    """Incremental alter. The values before the change are read only once the gate has let
+    the change through, and kept in the record (secret ones redacted)."""
+    change = checked.value or config_change_given(data)
+    named = [*change.set_items, *change.reset_keys]
     request = {
         "topic-name": name,
-        "config-items": dict(set_items),
-        "reset-config-items": list(reset_keys),
-        "previous-config-items": {
-            key: before[key].value if key in before else None for key in [*set_items, *reset_keys]
-        },
+        "config-items": dict(change.set_items),
+        "reset-config-items": list(change.reset_keys),
+        "previous-config-items": dict.fromkeys(named),
     }
-    return _operation(
-        "mutation/edit-topic-config",
-        cluster_id=cluster_id,
-        name=name,
-        request=request,
-        failure=failure,
-        sensitive_keys=[key for key, entry in before.items() if entry.sensitive],
-        run=lambda cluster: kafka.alter_topic_configs(
-            cluster, name, set_items=set_items, reset_keys=reset_keys
-        ),
-    )
+    sensitive: set[str] = set()
+
+    def run(cluster: Cluster) -> dict:
+        before = kafka.topic_configs(cluster, name)
+        sensitive.update(key for key, entry in before.items() if entry.sensitive)
+        request["previous-config-items"] = {
+            key: before[key].value if key in before else None for key in named
+        }
+        return kafka.alter_topic_configs(
+            cluster, name, set_items=change.set_items, reset_keys=change.reset_keys
+        )
+
+    return _operation("mutation/edit-topic-config", where, name, request, checked, run, sensitive)
 
 
 def message_produce(
-    *,
-    cluster_id: str,
-    name: str,
-    key: bytes | None,
-    value: bytes | None,
-    headers: list[tuple[str, bytes | None]],
-    partition: int | str | None,
-    failure: OperationError | None = None,
+    where: Target, name: str, checked: Checked[NewMessage], data: Mapping
 ) -> Operation:
     """Key, value and header values are recorded as size + sha256 (``Payload``)."""
+    message = checked.value or message_given(data)
     request = {
         "topic-name": name,
-        "partition": _text(partition),
-        "key": Payload(key),
-        "value": Payload(value),
-        "headers": {header: Payload(data) for header, data in headers},
+        "partition": text(data.get("partition")),
+        "key": Payload(message.key),
+        "value": Payload(message.value),
+        "headers": {header: Payload(value) for header, value in message.headers},
     }
     return _operation(
         "mutation/produce",
-        cluster_id=cluster_id,
-        name=name,
-        request=request,
-        failure=failure,
-        run=lambda cluster: kafka.produce(
+        where,
+        name,
+        request,
+        checked,
+        lambda cluster: kafka.produce(
             cluster,
             name,
-            key=key,
-            value=value,
-            headers=headers,
-            partition=None if partition in (None, "") else int(partition),
+            key=message.key,
+            value=message.value,
+            headers=message.headers,
+            partition=message.partition,
         ),
-    )
-
-
-def topic_truncate(
-    *, cluster_id: str, name: str, failure: OperationError | None = None
-) -> Operation:
-    return _operation(
-        "mutation/truncate-topic",
-        cluster_id=cluster_id,
-        name=name,
-        request={"topic-name": name},
-        failure=failure,
-        run=lambda cluster: kafka.truncate_topic(cluster, name),
     )
 
 
 def messages_read(
-    *,
-    cluster_id: str,
-    name: str,
-    query: kafka.ReadQuery | None,
-    given: dict[str, object],
-    failure: OperationError | None = None,
+    where: Target, name: str, checked: Checked[kafka.ReadQuery], data: Mapping
 ) -> Operation:
-    """Read messages; ``given`` is the query as the user wrote it (for the record)."""
-    request = {"topic-name": name}
-    request.update({key: _text(given.get(key)) for key in READ_FIELDS})
+    """Read messages; the record keeps the query as the user wrote it."""
     return _operation(
         "query/inspect-topic-data",
-        cluster_id=cluster_id,
-        name=name,
-        request=request,
-        failure=failure,
-        run=lambda cluster: kafka.read_messages(cluster, name, query or kafka.ReadQuery()),
+        where,
+        name,
+        {"topic-name": name, **read_given(data)},
+        checked,
+        lambda cluster: kafka.read_messages(cluster, name, checked.value),
     )
 
 
-READ_FIELDS = ("mode", "limit", "partition", "offset", "timestamp")
+def refused(error: OperationError) -> Checked:
+    """Input that could not even be read (too large, not JSON): the operation fails with it."""
+    return Checked(None, error)
 
 
 def run(user, operation: Operation, ctx: Ctx) -> Outcome:
     """Pass the operation through the gate for ``user``; one audit record, whatever happens.
 
-    A user outside ``authorized_roles`` may not use Flex at all: refused (and recorded)
-    before any policy is consulted. When the record cannot be written the gate refuses
-    (AuditUnavailable): that is answered as a 503 without a record.
+    When the record cannot be written the gate refuses (AuditUnavailable): that is
+    answered as a 503 without a record.
     """
     try:
-        outcome = _run(user, operation, ctx)
-    except gate.OperationError as exc:  # AuditUnavailable: the message says what happened
+        outcome = gate.perform(actor_for_user(user), operation, ctx)
+    except AuditUnavailable as exc:  # the message says whether the action happened
         return Outcome(AuditRecord.FAILED, error=exc.message, code=exc.code, http_status=503)
     if outcome.http_status >= 500:
         outcome.http_status = 503  # an unexpected failure is logged; the user gets an answer
     return outcome
 
 
-def _run(user, operation: Operation, ctx: Ctx) -> Outcome:
-    actor = actor_for_user(user)
-    if not is_authorized(user):
-        error = "you are not authorized to use Flex"
-        record = gate.record_event(
-            actor=actor,
-            type=operation.type,
-            event=operation.event,
-            request={**operation.request, "request/ctx": {"cluster-id": ctx.cluster_id}},
-            ctx=ctx,
-            status=AuditRecord.DENIED,
-            error=error,
-            action=operation.action,
-            resource=operation.resource,
-        )
-        return Outcome(
-            AuditRecord.DENIED, error=error, code="denied", http_status=403, record=record
-        )
-    return gate.perform(actor, operation, ctx)
-
-
-def may(user, action: str, cluster_id: str, name: str) -> bool:
-    """Whether to offer a control (display only: the gate decides when it is used)."""
-    if not is_authorized(user):
-        return False
-    return rbac.decide(roles_for_user(user), action, topic_resource(cluster_id, name)).success
-
-
-def may_somewhere(user, action: str, cluster_id: str) -> bool:
-    """Whether some topic of the cluster may allow ``action`` (display only, e.g. Create)."""
-    if may(user, action, cluster_id, "*"):
-        return True
-    if not is_authorized(user):
-        return False
-    roles = set(roles_for_user(user))
-    names = equivalents(action)
-    for policy in Policy.objects.filter(enabled=True, effect=Policy.ALLOW):
-        if (
-            names & set(policy.actions)
-            and ("*" in policy.roles or roles & set(policy.roles))
-            and len(policy.resource) >= 2
-            and policy.resource[1] in ("*", cluster_id)
-        ):
-            return True
-    return False
+def run_request(request: HttpRequest, operation: Operation, *, via: str) -> Outcome:
+    """``run`` for the signed-in user of a page or API request."""
+    ctx = ctx_from_request(request, via=via, cluster_id=operation.resource[1])
+    return run(request.user, operation, ctx)

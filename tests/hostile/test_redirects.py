@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditRecord
+from standins.github import GitHubUser
 from tests.hostile.support import XSS_IMG, XSS_SCRIPT, assert_escaped, body_text
-from tests.stubs.github import GitHubUser
 
 EVIL_NEXT = {
     "absolute": "https://evil.example/",

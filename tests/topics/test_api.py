@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
-from topics import api as topics_api
+from lib import api as lib_api
 from topics import kafka as kafka_client
 from topics.models import Cluster
 
@@ -263,7 +263,7 @@ def test_a_user_outside_authorized_roles_cannot_list(personas, cluster):
 
 
 def test_an_unexpected_error_becomes_a_json_503_not_a_500():
-    response = topics_api.exception_handler(RuntimeError("boom"), {})
+    response = lib_api.exception_handler(RuntimeError("boom"), {})
     assert response.status_code == 503
     assert response.data == {
         "error": "internal_error",

@@ -9,7 +9,7 @@ import pytest
 from audit.gate import Ctx
 from audit.models import AuditRecord
 from topics import kafka as kafka_client
-from topics import operations
+from topics import operations, validation
 from topics.models import Cluster
 
 from .conftest import last_record, topic_names
@@ -17,36 +17,42 @@ from .conftest import last_record, topic_names
 CTX = Ctx(client_ip="127.0.0.1", user_agent="pytest", via="ui", cluster_id="flex-test")
 
 
+def _create(cluster_id: str, name: str, **fields):
+    data = {"name": name, "partitions": 1, "replication_factor": 1, "configs": {}, **fields}
+    return operations.topic_create(
+        operations.target(cluster_id), validation.check_create(data), data
+    )
+
+
+def _produce(cluster_id: str, name: str, **fields):
+    data = {"key": "k", "value": "v", **fields}
+    checked = validation.check_message(data)
+    return operations.message_produce(operations.target(cluster_id), name, checked, data)
+
+
+def _edit(cluster_id: str, name: str, **fields):
+    data = {"set": {"retention.ms": "60000"}, **fields}
+    checked = validation.check_config_change(data)
+    return operations.topic_configs_edit(operations.target(cluster_id), name, checked, data)
+
+
+def _read(cluster_id: str, name: str, **fields):
+    checked = validation.check_read(fields)
+    return operations.messages_read(operations.target(cluster_id), name, checked, fields)
+
+
 def _op(kind: str, name: str, cluster_id: str = "flex-test"):
     """A valid operation of each kind on topic ``name``."""
+    confirmed = validation.Checked(True)
     builders = {
-        "create": lambda: operations.topic_create(
-            cluster_id=cluster_id,
-            name=name,
-            partitions=1,
-            replication_factor=1,
-            config_items={},
+        "create": lambda: _create(cluster_id, name),
+        "delete": lambda: operations.topic_delete(operations.target(cluster_id), name, confirmed),
+        "edit": lambda: _edit(cluster_id, name),
+        "produce": lambda: _produce(cluster_id, name),
+        "truncate": lambda: operations.topic_truncate(
+            operations.target(cluster_id), name, confirmed
         ),
-        "delete": lambda: operations.topic_delete(cluster_id=cluster_id, name=name),
-        "edit": lambda: operations.topic_configs_edit(
-            cluster_id=cluster_id,
-            name=name,
-            set_items={"retention.ms": "60000"},
-            reset_keys=[],
-            before={},
-        ),
-        "produce": lambda: operations.message_produce(
-            cluster_id=cluster_id,
-            name=name,
-            key=b"k",
-            value=b"v",
-            headers=[],
-            partition=None,
-        ),
-        "truncate": lambda: operations.topic_truncate(cluster_id=cluster_id, name=name),
-        "inspect": lambda: operations.messages_read(
-            cluster_id=cluster_id, name=name, query=kafka_client.ReadQuery(), given={}
-        ),
+        "inspect": lambda: _read(cluster_id, name),
     }
     return builders[kind]()
 
@@ -75,13 +81,7 @@ def test_every_topic_operation_is_declared_once_with_its_action_and_type():
 def test_create_topic_records_the_design_payload(cluster, personas, allow, new_name):
     allow(["TOPIC_CREATE"])
     name = new_name()
-    op = operations.topic_create(
-        cluster_id=cluster.key,
-        name=name,
-        partitions=3,
-        replication_factor=1,
-        config_items={"retention.ms": "1000"},
-    )
+    op = _create(cluster.key, name, partitions=3, configs={"retention.ms": "1000"})
     outcome = operations.run(personas["bob"], op, CTX)
     assert outcome.ok, outcome.error
     assert name in topic_names(cluster)
@@ -206,9 +206,7 @@ def test_creating_an_existing_topic_fails_with_topic_exists(cluster, personas, a
 def test_a_replication_factor_above_the_broker_count_is_refused(cluster, personas, allow, new_name):
     allow(["TOPIC_CREATE"])
     name = new_name()
-    op = operations.topic_create(
-        cluster_id=cluster.key, name=name, partitions=1, replication_factor=3, config_items={}
-    )
+    op = _create(cluster.key, name, replication_factor=3)
     outcome = operations.run(personas["bob"], op, CTX)
     assert (outcome.code, outcome.http_status) == ("invalid_request", 400)
     assert "more than the 1 broker" in outcome.error
@@ -268,12 +266,12 @@ def test_truncate_answers_not_supported_on_tansu_and_the_broker_survives(
 def test_a_produced_message_is_recorded_as_size_and_digest(cluster, personas, allow, make_topic):
     allow(["TOPIC_PRODUCE"])
     name = make_topic()
-    op = operations.message_produce(
-        cluster_id=cluster.key,
-        name=name,
-        key=b"order-1",
-        value=b'{"secret": "card 4111"}',
-        headers=[("trace", b"abc")],
+    op = _produce(
+        cluster.key,
+        name,
+        key="order-1",
+        value='{"secret": "card 4111"}',
+        headers={"trace": "abc"},
         partition=0,
     )
     outcome = operations.run(personas["bob"], op, CTX)
@@ -297,9 +295,7 @@ def test_a_message_over_the_limit_is_refused_before_kafka(
     settings.FLEX_PRODUCE_MAX_BYTES = 10
     allow(["TOPIC_PRODUCE"])
     name = make_topic()
-    op = operations.message_produce(
-        cluster_id=cluster.key, name=name, key=None, value=b"x" * 11, headers=[], partition=None
-    )
+    op = _produce(cluster.key, name, key=None, value="x" * 11)
     outcome = operations.run(personas["bob"], op, CTX)
     assert (outcome.code, outcome.http_status) == ("too_large", 413)
     assert kafka_client.describe_topic(cluster, name).messages == 0
@@ -310,12 +306,7 @@ def test_reading_is_a_query_record(cluster, personas, allow, make_topic):
     allow(["TOPIC_INSPECT", "TOPIC_PRODUCE"])
     name = make_topic()
     kafka_client.produce(cluster, name, key=None, value=b"hello", headers=[])
-    op = operations.messages_read(
-        cluster_id=cluster.key,
-        name=name,
-        query=kafka_client.ReadQuery(limit=5),
-        given={"mode": "latest", "limit": "5"},
-    )
+    op = _read(cluster.key, name, mode="latest", limit="5")
     outcome = operations.run(personas["bob"], op, CTX)
     assert [m.value for m in outcome.result.messages] == [b"hello"]
     record = last_record()
@@ -336,14 +327,7 @@ def test_a_topic_data_query_policy_decides_reading(cluster, personas, allow, mak
 def test_editing_configs_records_the_values_before(cluster, personas, allow, make_topic):
     allow(["TOPIC_EDIT"])
     name = make_topic(configs={"retention.ms": "1000", "cleanup.policy": "delete"})
-    before = kafka_client.topic_configs(cluster, name)
-    op = operations.topic_configs_edit(
-        cluster_id=cluster.key,
-        name=name,
-        set_items={"retention.ms": "2000"},
-        reset_keys=["cleanup.policy"],
-        before=before,
-    )
+    op = _edit(cluster.key, name, set={"retention.ms": "2000"}, reset=["cleanup.policy"])
     assert operations.run(personas["bob"], op, CTX).ok
     configs = kafka_client.topic_configs(cluster, name)
     assert configs["retention.ms"].value == "2000"

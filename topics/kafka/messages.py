@@ -1,0 +1,214 @@
+"""Messages: producing one, and reading a bounded range without a consumer group."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
+from kafka.util import ensure_valid_topic_name
+
+from lib.errors import InvalidRequest, TooLarge
+from topics.kafka.client import (
+    NotSupported,
+    _client_errors,
+    admin,
+    client_options,
+)
+from topics.kafka.topic_admin import (
+    READ_MAX_BYTES,
+    _describe_one,
+    _offsets,
+    _tp_of,
+)
+from topics.models import Cluster
+
+# Messages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return message_size(self.key, self.value, self.headers)
+
+
+@dataclass(frozen=True)
+class ReadQuery:
+    """Which messages to read: the latest ``limit``, or ``limit`` from an offset or a timestamp."""
+
+    mode: str = "latest"  # latest | offset | timestamp
+    limit: int = 50
+    partition: int | None = None
+    offset: int | None = None
+    timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    messages: list[Message]
+    partial: bool  # the time or size bound was reached before every message was read
+
+
+def message_size(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]]
+) -> int:
+    """Key, value and headers, as FLEX_PRODUCE_MAX_BYTES counts them."""
+    total = len(key or b"") + len(value or b"")
+    return total + sum(len(name.encode()) + len(data or b"") for name, data in headers)
+
+
+def produce(
+    cluster: Cluster,
+    name: str,
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes | None]],
+    partition: int | None = None,
+) -> dict:
+    """Produce one message to an existing topic; answers its partition, offset and timestamp."""
+    if key is None and value is None:  # the producer would raise a bare ValueError
+        raise InvalidRequest("a message needs a key or a value (a tombstone has a key)")
+    size = message_size(key, value, headers)
+    limit = settings.FLEX_PRODUCE_MAX_BYTES
+    if size > limit:
+        raise TooLarge(f"the message is {size} bytes; at most {limit} bytes may be produced")
+    with admin(cluster) as client:
+        topic = _describe_one(client, name)
+    count = len(topic["partitions"])
+    if partition is not None and not 0 <= partition < count:
+        raise InvalidRequest(f"partition {partition} does not exist; {name!r} has {count}")
+    timeout = settings.KAFKA_TIMEOUT_MS
+    with _client_errors(cluster):
+        producer = KafkaProducer(
+            **client_options(cluster),
+            max_block_ms=timeout,
+            delivery_timeout_ms=timeout * 2,
+            max_request_size=max(1024 * 1024, limit + 64 * 1024),
+            allow_auto_create_topics=False,
+        )
+        try:
+            future = producer.send(name, key=key, value=value, headers=headers, partition=partition)
+            sent = future.get(timeout=timeout * 2 / 1000)
+        finally:
+            producer.close(timeout=1)
+    return {"partition": sent.partition, "offset": sent.offset, "timestamp": sent.timestamp}
+
+
+def _read_ranges(
+    client: KafkaAdminClient, name: str, query: ReadQuery
+) -> dict[TopicPartition, tuple[int, int]]:
+    """The [start, end) offsets to read from each partition for the query."""
+    topic = _describe_one(client, name)
+    tps = _tp_of(name, topic["partitions"])
+    if query.partition is not None:
+        tps = [tp for tp in tps if tp.partition == query.partition]
+        if not tps:
+            raise InvalidRequest(f"partition {query.partition} does not exist in {name!r}")
+    bounds = _offsets(client, tps)
+    if query.mode == "timestamp":
+        found = client.list_partition_offsets({tp: int(query.timestamp_ms or 0) for tp in tps})
+        # No record at or after the time: Kafka answers offset -1, Tansu offset 0 with timestamp -1.
+        starts = {
+            tp: found[tp].offset for tp in tps if found[tp].offset >= 0 and found[tp].timestamp >= 0
+        }
+    elif query.mode == "offset":
+        starts = {tp: max(bounds[tp][0], query.offset or 0) for tp in tps}
+    else:
+        starts = {tp: max(bounds[tp][0], bounds[tp][1] - query.limit) for tp in tps}
+    ranges = {}
+    for tp, start in starts.items():
+        end = min(bounds[tp][1], start + query.limit)
+        if start < end:
+            ranges[tp] = (start, end)
+    return ranges
+
+
+def read_messages(cluster: Cluster, name: str, query: ReadQuery) -> ReadResult:
+    """Read messages without a consumer group, within FLEX_KAFKA_TIMEOUT_MS and READ_MAX_BYTES."""
+    with admin(cluster) as client:
+        ranges = _read_ranges(client, name, query)
+    if ranges:
+        _check_consumable(name)
+    messages, partial = _consume(cluster, ranges) if ranges else ([], False)
+    if query.mode == "timestamp":
+        messages = [m for m in messages if m.timestamp >= (query.timestamp_ms or 0)]
+    messages.sort(key=lambda m: (m.timestamp, m.partition, m.offset))
+    keep = slice(-query.limit, None) if query.mode == "latest" else slice(query.limit)
+    return ReadResult(messages=messages[keep], partial=partial)
+
+
+def _check_consumable(name: str) -> None:
+    """kafka-python's consumer refuses a name Kafka forbids with a bare ValueError; some
+    brokers (Tansu) create such topics anyway: say so instead of failing unexpectedly."""
+    try:
+        ensure_valid_topic_name(name)
+    except ValueError as exc:
+        raise NotSupported(f"Flex's Kafka client cannot read this topic: {exc}") from None
+
+
+def _consume(
+    cluster: Cluster, ranges: dict[TopicPartition, tuple[int, int]]
+) -> tuple[list[Message], bool]:
+    deadline = time.monotonic() + settings.KAFKA_TIMEOUT_MS / 1000
+    with _client_errors(cluster):
+        consumer = KafkaConsumer(
+            **client_options(cluster),
+            group_id=None,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+        )
+        try:
+            return _poll_ranges(consumer, ranges, deadline)
+        finally:
+            consumer.close(autocommit=False, timeout_ms=1000)
+
+
+def _poll_ranges(
+    consumer: KafkaConsumer, ranges: dict[TopicPartition, tuple[int, int]], deadline: float
+) -> tuple[list[Message], bool]:
+    consumer.assign(list(ranges))
+    for tp, (start, _end) in ranges.items():
+        consumer.seek(tp, start)
+    pending = set(ranges)
+    messages: list[Message] = []
+    size = 0
+    while pending and size <= READ_MAX_BYTES:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            break
+        for tp, records in consumer.poll(timeout_ms=min(left_ms, 500)).items():
+            end = ranges[tp][1]
+            for record in records:
+                if record.offset < end:
+                    messages.append(_message(record))
+                    size += messages[-1].size
+        for tp in list(pending):
+            if consumer.position(tp, timeout_ms=100) >= ranges[tp][1]:
+                pending.discard(tp)
+                consumer.pause(tp)
+    return messages, bool(pending)
+
+
+def _message(record: Any) -> Message:
+    return Message(
+        partition=record.partition,
+        offset=record.offset,
+        timestamp=record.timestamp,
+        key=record.key,
+        value=record.value,
+        headers=[(k, v) for k, v in (record.headers or [])],
+    )

@@ -1,0 +1,312 @@
+"""Topics: listing, describing, creating, deleting, configs, truncating.
+
+Some brokers (Tansu) create any topic a metadata request names: every call on one topic
+first checks that it exists and answers ``unknown_topic`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+from kafka import errors as kerrors
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, OffsetSpec
+from kafka.structs import TopicPartition
+
+from lib.errors import InvalidConfig, InvalidRequest
+from topics.kafka.client import (
+    _CONNECTION_ERRORS,
+    ClusterUnavailable,
+    NotSupported,
+    TopicExists,
+    UnknownTopic,
+    _entry,
+    admin,
+    describe_cluster,
+    translate,
+)
+from topics.models import Cluster
+
+log = logging.getLogger("flex.kafka")
+
+# Topics ---------------------------------------------------------------------
+
+INTERNAL_PREFIX = "__"
+READ_MAX_BYTES = 16 * 1024 * 1024  # a read returns at most this much message data
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    name: str
+    partitions: int
+    replication_factor: int
+    messages: int | None  # sum of latest - earliest offsets; None when offsets were unavailable
+    internal: bool
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+    earliest: int | None
+    latest: int | None
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    name: str
+    value: str | None
+    source: str
+    sensitive: bool
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class TopicDetail:
+    name: str
+    internal: bool
+    partitions: list[PartitionInfo]
+    configs: list[ConfigEntry]
+
+    @property
+    def replication_factor(self) -> int:
+        return max((len(p.replicas) for p in self.partitions), default=0)
+
+    @property
+    def messages(self) -> int | None:
+        counts = [p.latest - p.earliest for p in self.partitions if p.latest is not None]
+        return sum(counts) if len(counts) == len(self.partitions) else None
+
+
+def is_internal(name: str, flagged: bool = False) -> bool:
+    return flagged or name.startswith(INTERNAL_PREFIX)
+
+
+def _tp_of(name: str, partitions: list[dict]) -> list[TopicPartition]:
+    return [TopicPartition(name, p["partition_index"]) for p in partitions]
+
+
+def _describe_one(client: KafkaAdminClient, name: str) -> dict:
+    """The topic's metadata; UnknownTopic when the cluster has no such topic (never creates it)."""
+    found = [t for t in client.describe_topics([name]) if t.get("name") == name]
+    if not found:
+        raise UnknownTopic(f"topic {name!r} does not exist")
+    topic = found[0]
+    code = topic.get("error_code", 0)
+    if code == kerrors.UnknownTopicOrPartitionError.errno:
+        raise UnknownTopic(f"topic {name!r} does not exist")
+    if code:
+        raise translate(kerrors.for_code(code)(f"topic {name!r}"))
+    return topic
+
+
+def _offsets(
+    client: KafkaAdminClient, tps: list[TopicPartition]
+) -> dict[TopicPartition, tuple[int, int]]:
+    """(earliest, latest) offsets of each partition."""
+    if not tps:
+        return {}
+    earliest = client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+    latest = client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+    return {tp: (earliest[tp].offset, latest[tp].offset) for tp in tps}
+
+
+def _offsets_if_known(
+    client: KafkaAdminClient, tps: list[TopicPartition]
+) -> dict[TopicPartition, tuple[int, int]]:
+    """Offsets for display: a partition error leaves them unknown instead of failing the page."""
+    try:
+        return _offsets(client, tps)
+    except _CONNECTION_ERRORS:
+        raise
+    except kerrors.KafkaError:
+        log.info("offsets unavailable for %d partitions", len(tps), exc_info=True)
+        return {}
+
+
+def list_topics(cluster: Cluster) -> list[TopicSummary]:
+    """Every topic with its partition count, replication factor and message estimate, by name."""
+    with admin(cluster) as client:
+        topics = [t for t in client.describe_topics() if not t.get("error_code")]
+        tps = [tp for t in topics for tp in _tp_of(t["name"], t["partitions"])]
+        offsets = _offsets_if_known(client, tps)
+    rows = []
+    for topic in topics:
+        counts = [offsets.get(tp) for tp in _tp_of(topic["name"], topic["partitions"])]
+        known = all(counts)
+        rows.append(
+            TopicSummary(
+                name=topic["name"],
+                partitions=len(topic["partitions"]),
+                replication_factor=max(
+                    (len(p["replica_nodes"]) for p in topic["partitions"]), default=0
+                ),
+                messages=sum(latest - earliest for earliest, latest in counts) if known else None,
+                internal=is_internal(topic["name"], topic.get("is_internal", False)),
+            )
+        )
+    return sorted(rows, key=lambda row: row.name)
+
+
+def _config_entries(client: KafkaAdminClient, name: str) -> list[ConfigEntry]:
+    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    described = client.describe_configs([resource], config_filter="all")
+    entries = described.get("topic", {}).get(name, {})
+    return sorted(
+        (
+            ConfigEntry(
+                name=key,
+                value=data.get("value"),
+                source=str(data.get("config_source", "")),
+                sensitive=bool(data.get("is_sensitive")),
+                read_only=bool(data.get("read_only")),
+            )
+            for key, data in entries.items()
+        ),
+        key=lambda entry: entry.name,
+    )
+
+
+def describe_topic(cluster: Cluster, name: str) -> TopicDetail:
+    """Partitions (leader, replicas, ISR, earliest and latest offsets) and configs of a topic."""
+    with admin(cluster) as client:
+        topic = _describe_one(client, name)
+        offsets = _offsets_if_known(client, _tp_of(name, topic["partitions"]))
+        configs = _config_entries(client, name)
+    partitions = []
+    for p in sorted(topic["partitions"], key=lambda p: p["partition_index"]):
+        earliest, latest = offsets.get(TopicPartition(name, p["partition_index"]), (None, None))
+        partitions.append(
+            PartitionInfo(
+                partition=p["partition_index"],
+                leader=p["leader_id"],
+                replicas=list(p["replica_nodes"]),
+                isr=list(p["isr_nodes"]),
+                earliest=earliest,
+                latest=latest,
+            )
+        )
+    return TopicDetail(
+        name=name,
+        internal=is_internal(name, topic.get("is_internal", False)),
+        partitions=partitions,
+        configs=configs,
+    )
+
+
+def topic_configs(cluster: Cluster, name: str) -> dict[str, ConfigEntry]:
+    """The topic's configs by name; UnknownTopic when it does not exist."""
+    with admin(cluster) as client:
+        _describe_one(client, name)
+        return {entry.name: entry for entry in _config_entries(client, name)}
+
+
+def broker_count(cluster: Cluster) -> int:
+    return len(describe_cluster(cluster)["brokers"])
+
+
+def create_topic(
+    cluster: Cluster,
+    *,
+    name: str,
+    partitions: int,
+    replication_factor: int,
+    configs: dict[str, str],
+) -> dict:
+    """Create a topic; the replication factor may not exceed the number of brokers."""
+    with admin(cluster) as client:
+        brokers = _known_brokers(client)
+        if replication_factor > brokers:
+            raise InvalidRequest(
+                f"replication_factor: {replication_factor} is more than the {brokers} "
+                f"broker(s) of this cluster"
+            )
+        spec = {
+            "num_partitions": partitions,
+            "replication_factor": replication_factor,
+            "configs": dict(configs),
+        }
+        try:
+            client.create_topics({name: spec})
+        except kerrors.TopicAlreadyExistsError:
+            raise TopicExists(f"topic {name!r} already exists") from None
+    return {"topic-name": name, "partitions": partitions, "replication-factor": replication_factor}
+
+
+def _known_brokers(client: KafkaAdminClient) -> int:
+    """The brokers in the client's metadata (kept fresh by kafka-python): no extra request."""
+    brokers = client._client.cluster.brokers()  # noqa: SLF001  (the public call is a request)
+    return len(brokers) or len(client.describe_cluster()["brokers"])
+
+
+def delete_topic(cluster: Cluster, name: str) -> dict:
+    with admin(cluster) as client:
+        try:
+            client.delete_topics([name])
+        except kerrors.UnknownTopicOrPartitionError:
+            raise UnknownTopic(f"topic {name!r} does not exist") from None
+    return {"topic-name": name, "deleted": True}
+
+
+def alter_topic_configs(
+    cluster: Cluster, name: str, *, set_items: dict[str, str], reset_keys: list[str]
+) -> dict:
+    """Incremental alter: set the given keys, reset the others named to their defaults."""
+    changes: dict = dict(set_items)
+    changes.update({key: (AlterConfigOp.DELETE, None) for key in reset_keys})
+    if not changes:
+        raise InvalidRequest("no config changes given")
+    with admin(cluster) as client:
+        _describe_one(client, name)
+        resource = ConfigResource(ConfigResourceType.TOPIC, name, changes)
+        # Keys are checked against topics.configs before; the broker's own list may be shorter.
+        result = client.alter_configs([resource], incremental=True, raise_on_unknown=False)
+    answer = result.get("topic", {}).get(name)
+    if answer != "OK":
+        raise InvalidConfig(f"the cluster refused the change: {str(answer)[:300]}")
+    return {"topic-name": name, "set": sorted(set_items), "reset": sorted(reset_keys)}
+
+
+# Truncate -------------------------------------------------------------------
+
+DELETE_RECORDS = "DeleteRecords"
+
+
+def truncate_topic(cluster: Cluster, name: str) -> dict:
+    """Delete every record of every partition (DeleteRecords up to the latest offset)."""
+    entry = _entry(cluster)
+    with admin(cluster) as client:
+        topic = _describe_one(client, name)
+        if DELETE_RECORDS in entry.unsupported or not _advertises(client, DELETE_RECORDS):
+            raise NotSupported("truncating (DeleteRecords) is not supported by this cluster")
+        bounds = _offsets(client, _tp_of(name, topic["partitions"]))
+    targets = {tp: latest for tp, (_earliest, latest) in bounds.items()}
+    try:
+        with admin(cluster) as client:
+            client.delete_records(targets)
+    except ClusterUnavailable:
+        # Tansu advertises DeleteRecords but drops the connection on it (unimplemented).
+        if not _reachable(cluster):
+            raise
+        entry.unsupported.add(DELETE_RECORDS)
+        raise NotSupported(
+            "truncating (DeleteRecords) is not supported by this cluster: "
+            "the broker closed the connection on the request"
+        ) from None
+    deleted = sum(latest - earliest for earliest, latest in bounds.values())
+    return {"topic-name": name, "partitions": len(targets), "deleted": deleted}
+
+
+def _advertises(client: KafkaAdminClient, api: str) -> bool:
+    return any(getattr(key, "name", str(key)) == api for key in client.api_versions())
+
+
+def _reachable(cluster: Cluster) -> bool:
+    try:
+        describe_cluster(cluster)
+    except ClusterUnavailable:
+        return False
+    return True

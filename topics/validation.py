@@ -1,0 +1,393 @@
+"""Topic input, checked once for the pages and the API.
+
+Each ``check_*`` takes what a client sent (a form's POST data or an API's JSON body: the
+same field names, text or JSON values) and returns a ``Checked``: the typed input when it
+is valid, what was given (for the audit record either way) and an ``InputError`` naming
+every bad field. The operation builders in ``topics/operations.py`` take the result, so
+refused input still becomes an operation the gate decides and records.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from lib.errors import InputError, InvalidConfig, InvalidRequest, TooLarge
+from topics.configs import config_problem
+from topics.kafka import ReadQuery, message_size
+
+T = TypeVar("T")
+
+TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+MAX_PARTITIONS = 10_000
+MAX_READ = 500
+READ_MODES = [
+    ("latest", "Latest messages"),
+    ("offset", "From a partition and offset"),
+    ("timestamp", "From a time"),
+]
+ENCODINGS = ("utf-8", "base64")
+# The most specific kind of problem names the error.
+_KINDS: tuple[type[InputError], ...] = (TooLarge, InvalidConfig, InvalidRequest)
+
+
+@dataclass(frozen=True)
+class NewTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    set_items: dict[str, str]
+    reset_keys: list[str]
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]]
+    partition: int | None
+
+
+@dataclass
+class Checked(Generic[T]):
+    """The outcome of a check: ``value`` when valid, else ``error`` (with ``fields``)."""
+
+    value: T | None
+    error: InputError | None = None
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Problems:
+    """Problems gathered per field (``""`` for the input as a whole), each with its kind."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+        self.kinds: set[type[InputError]] = set()
+
+    def add(self, name: str, message: str, kind: type[InputError] = InvalidRequest) -> None:
+        self.fields.setdefault(name, []).append(message)
+        self.kinds.add(kind)
+
+    def result(self, build: Any) -> Checked:
+        if not self.fields:
+            return Checked(build())
+        kind = next(k for k in _KINDS if k in self.kinds)
+        parts = [
+            " ".join(messages) if not name else f"{name}: {' '.join(messages)}"
+            for name, messages in self.fields.items()
+        ]
+        return Checked(None, kind("; ".join(parts)), self.fields)
+
+
+def text(value: object) -> str | None:
+    """A value as the audit record shows what was given: text, or None when absent."""
+    return None if value is None or value == "" else str(value)
+
+
+def _integer(
+    problems: _Problems, data: Mapping, name: str, *, default: int | None, low: int, high=None
+) -> int | None:
+    """A whole number. A field with a default takes it when absent, but an empty or null one
+    is refused; an optional field (no default) may be absent, empty or null."""
+    if name not in data and default is not None:
+        return default
+    value = data.get(name)
+    if value is None or value == "":
+        if default is not None:
+            problems.add(name, "this field is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        problems.add(name, "must be a whole number")
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        problems.add(name, "must be a whole number")
+        return None
+    if number < low:
+        problems.add(name, f"must be at least {low}")
+    elif high is not None and number > high:
+        problems.add(name, f"must be at most {high}")
+    return number
+
+
+def _page_text(problems: _Problems, data: Mapping, fields: tuple[str, ...]) -> None:
+    """A page's fields are text; NUL is refused in any of them, as Django's fields do."""
+    for name in fields:
+        if "\x00" in str(data.get(name) or ""):
+            problems.add(name, "null characters are not allowed")
+
+
+def topic_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a legal Kafka topic name, or None."""
+    if name in (".", ".."):
+        return "a topic may not be named '.' or '..'"
+    if not TOPIC_NAME.fullmatch(name):
+        return "a topic name is 1 to 249 characters of letters, digits, '.', '_' and '-'"
+    return None
+
+
+def _config_items(problems: _Problems, name: str, value: object, page: bool) -> dict[str, str]:
+    """``key=value`` lines (a page) or an object of strings (the API), keys checked."""
+    items: dict[str, str] = {}
+    if page:
+        for number, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, item = line.partition("=")
+            if not sep or not key.strip():
+                problems.add(name, f"line {number}: write key=value", InvalidConfig)
+                continue
+            items[key.strip()] = item.strip()
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(item, str):
+                problems.add(name, f"{key}: the value must be a string")
+            else:
+                items[str(key)] = item
+    elif value is not None:
+        problems.add(name, "must be an object of config names to values")
+    if any("\x00" in key or "\x00" in item for key, item in items.items()):
+        problems.add(name, "null characters are not allowed")
+        return {}
+    _config_problems(problems, name, items)
+    return items
+
+
+def _config_keys(problems: _Problems, name: str, value: object, page: bool) -> list[str]:
+    """Config names separated by spaces or commas (a page) or a list (the API), checked."""
+    if page:
+        keys = [key for key in re.split(r"[\s,]+", str(value or "")) if key]
+    elif isinstance(value, list) and all(isinstance(key, str) for key in value):
+        keys = list(value)
+    elif value is None:
+        keys = []
+    else:
+        problems.add(name, "must be a list of config names")
+        return []
+    _config_problems(problems, name, dict.fromkeys(keys))
+    return keys
+
+
+def _config_problems(problems: _Problems, name: str, items: Mapping[str, str | None]) -> None:
+    for key, value in items.items():
+        problem = config_problem(key, value)
+        if problem:
+            problems.add(name, problem, InvalidConfig)
+
+
+def check_create(data: Mapping, *, page: bool = False) -> Checked[NewTopic]:
+    problems = _Problems()
+    if page:
+        _page_text(problems, data, ("name", "configs"))
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add("name", "this field is required")
+        name = ""
+    else:
+        name = name.strip()
+        problem = topic_name_problem(name)
+        if problem:
+            problems.add("name", problem)
+    partitions = _integer(problems, data, "partitions", default=1, low=1, high=MAX_PARTITIONS)
+    replication = _integer(problems, data, "replication_factor", default=1, low=1)
+    configs = _config_items(problems, "configs", data.get("configs"), page)
+    return problems.result(lambda: NewTopic(name, partitions, replication, configs))
+
+
+def create_given(data: Mapping) -> dict:
+    """The create request as the record shows it when the input did not validate."""
+    configs = data.get("configs")
+    return {
+        "topic-name": text(data.get("name")) or "",
+        "replication-factor": text(data.get("replication_factor")),
+        "partitions": text(data.get("partitions")),
+        "config-items": _config_items(_Problems(), "", configs, isinstance(configs, str)),
+    }
+
+
+def check_config_change(data: Mapping, *, page: bool = False) -> Checked[ConfigChange]:
+    problems = _Problems()
+    if page:
+        _page_text(problems, data, ("set", "reset"))
+    set_items = _config_items(problems, "set", data.get("set"), page)
+    reset_keys = _config_keys(problems, "reset", data.get("reset"), page)
+    if not problems.fields:
+        if not set_items and not reset_keys:
+            problems.add("", "nothing to change: set or reset at least one config")
+        both = set(set_items) & set(reset_keys)
+        if both:
+            problems.add("", f"both set and reset: {', '.join(sorted(both))}")
+    return problems.result(lambda: ConfigChange(set_items, reset_keys))
+
+
+def config_change_given(data: Mapping) -> ConfigChange:
+    """What a refused change named, for the record."""
+    items, keys = data.get("set"), data.get("reset")
+    return ConfigChange(
+        _config_items(_Problems(), "", items, isinstance(items, str)),
+        _config_keys(_Problems(), "", keys, isinstance(keys, str)),
+    )
+
+
+def _headers(problems: _Problems, value: object, page: bool) -> list[tuple[str, bytes | None]]:
+    """``name: value`` lines (a page) or an object of strings (the API), as UTF-8 headers."""
+    headers: list[tuple[str, bytes | None]] = []
+    if page:
+        for number, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, sep, item = line.partition(":")
+            if not sep or not name.strip():
+                problems.add("headers", f"header line {number}: write name: value")
+                continue
+            headers.append((name.strip(), _utf8(problems, "headers", item.strip())))
+    elif isinstance(value, Mapping):
+        for name, item in value.items():
+            if not isinstance(item, str):
+                problems.add("headers", f"{name}: the value must be a string")
+                continue
+            # A name may hold any text Kafka carries (NUL included): it is checked, kept as str.
+            _utf8(problems, "headers", str(name), nul=True)
+            headers.append((str(name), _utf8(problems, "headers", item)))
+    elif value is not None:
+        problems.add("headers", "must be an object of header names to values")
+    return headers
+
+
+def _utf8(problems: _Problems, name: str, value: str, *, nul: bool = False) -> bytes | None:
+    """Text as UTF-8. NUL is refused (as Django's fields refuse it: binary goes as base64)
+    unless ``nul``; lone surrogates cannot be encoded at all."""
+    if "\x00" in value and not nul:
+        problems.add(name, "null characters are not allowed (send binary data as base64)")
+        return None
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        problems.add(name, "is not valid Unicode text (a lone surrogate)")
+        return None
+
+
+def _bytes(problems: _Problems, data: Mapping, name: str, encoding: str) -> bytes | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.add(name, "must be a string or null")
+        return None
+    if encoding == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            problems.add(name, "not valid base64")
+            return None
+    return _utf8(problems, name, value)
+
+
+def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
+    """A message to produce; a page sends an empty key field for no key, and text only."""
+    problems = _Problems()
+    if page:
+        _page_text(problems, data, ("key", "value", "headers", "partition"))
+    encoding = data.get("encoding", "utf-8")
+    if encoding not in ENCODINGS:
+        problems.add("encoding", f"must be one of {', '.join(ENCODINGS)}")
+        encoding = "utf-8"
+    key = _bytes(problems, data, "key", encoding)
+    if page and key == b"":
+        key = None
+    value = _bytes(problems, data, "value", encoding)
+    headers = _headers(problems, data.get("headers"), page)
+    partition = _integer(problems, data, "partition", default=None, low=0)
+    if not problems.fields:
+        size, limit = message_size(key, value, headers), settings.FLEX_PRODUCE_MAX_BYTES
+        if size > limit:
+            problems.add(
+                "", f"the message is {size} bytes; at most {limit} bytes may be produced", TooLarge
+            )
+    return problems.result(lambda: NewMessage(key, value, headers, partition))
+
+
+def message_given(data: Mapping) -> NewMessage:
+    """What a refused message carried, for the record (as size and hash, never the bytes)."""
+    given = data.get("headers")
+    headers = _headers(_Problems(), given, page=isinstance(given, str))
+    return NewMessage(_given_bytes(data.get("key")), _given_bytes(data.get("value")), headers, None)
+
+
+def _given_bytes(value: object) -> bytes | None:
+    if value is None:
+        return None
+    return str(value).encode("utf-8", "surrogatepass")
+
+
+def parse_timestamp(value: str) -> int | None:
+    """Milliseconds since the epoch, or an ISO 8601 time (UTC unless it names a zone)."""
+    value = value.strip()
+    if re.fullmatch(r"\d{1,15}", value):
+        return int(value)
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def check_read(data: Mapping) -> Checked[ReadQuery]:
+    problems = _Problems()
+    mode = data.get("mode") or "latest"
+    if mode not in {m for m, _ in READ_MODES}:
+        problems.add("mode", f"must be one of {', '.join(m for m, _ in READ_MODES)}")
+    limit = _integer(problems, data, "limit", default=50, low=1, high=MAX_READ)
+    partition = _integer(problems, data, "partition", default=None, low=0)
+    offset = _integer(problems, data, "offset", default=None, low=0)
+    timestamp = None
+    given_time = data.get("timestamp")
+    if isinstance(given_time, str | int) and str(given_time).strip():
+        timestamp = parse_timestamp(str(given_time))
+        if timestamp is None:
+            problems.add(
+                "timestamp", "give a time as 2025-01-31T12:00 or as milliseconds since 1970"
+            )
+    if not problems.fields:
+        if mode == "offset" and (partition is None or offset is None):
+            problems.add("", "reading from an offset needs a partition and an offset")
+        if mode == "timestamp" and timestamp is None:
+            problems.add("", "reading from a time needs the time")
+    return problems.result(
+        lambda: ReadQuery(
+            mode=mode, limit=limit, partition=partition, offset=offset, timestamp_ms=timestamp
+        )
+    )
+
+
+READ_FIELDS = ("mode", "limit", "partition", "offset", "timestamp")
+
+
+def read_given(data: Mapping) -> dict:
+    return {key: text(data.get(key)) for key in READ_FIELDS}
+
+
+def check_confirm(data: Mapping, topic: str) -> Checked[str]:
+    """A destructive action needs the topic's name typed exactly."""
+    problems = _Problems()
+    if data.get("confirm") != topic:
+        problems.add("confirm", f"type {topic!r} exactly to confirm")
+    return problems.result(lambda: topic)
