@@ -33,8 +33,9 @@ from social_django.middleware import SocialAuthExceptionMiddleware
 
 from audit.gate import ctx_from_request, record_event
 from audit.models import AuditRecord
+from rbac.door import is_admin
 from rbac.models import Profile
-from rbac.roles import Actor, actor_for_user, forget, is_admin
+from rbac.roles import Actor, actor_for_user, forget
 
 LOGIN, LOGOUT, REFUSED = "auth/login", "auth/logout", "auth/login-refused"
 ORG_ROLES = ("admin", "member")

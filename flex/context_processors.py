@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rbac.roles import can_read_audit_log, is_admin
+from rbac.door import can_read_audit_log, is_admin
 
 
 def _link(label: str, name: str) -> dict | None:

@@ -28,7 +28,7 @@ def say(text: str) -> None:
 def start_stand_in() -> tuple[subprocess.Popen, dict]:
     """The stand-in as a process of its own; its first output line says where it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.stubs.github", "--org", ORG]
+        [sys.executable, "-m", "standins.github", "--org", ORG]
         + ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET],
         cwd=ROOT,
         stdout=subprocess.PIPE,

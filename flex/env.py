@@ -115,3 +115,22 @@ def env_bootstrap(name: str, default: str, env: Mapping[str, str] | None = None)
                 f"{name} must be comma-separated host:port pairs, not {value!r}"
             )
     return ",".join(s.strip() for s in value.split(","))
+
+
+def env_path(name: str, env: Mapping[str, str] | None = None) -> str:
+    """A file path, made absolute (``~`` expanded) so every process reads the same file
+    whatever its working directory; "" when unset. Whether it exists is a system check."""
+    value = _raw(name, env)
+    if value is None:
+        return ""
+    if "\x00" in value or "\n" in value:
+        raise ImproperlyConfigured(f"{name} must be a file path, not {value!r}")
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def env_secret(name: str, env: Mapping[str, str] | None = None) -> str:
+    """A password, kept exactly as given (spaces included); "" when unset or blank."""
+    value = (os.environ if env is None else env).get(name)
+    if value is None or value.strip() == "":
+        return ""
+    return value

@@ -5,7 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
+
+from topics import kafka
+from topics.models import primary_cluster
 
 DEADLINE_SECONDS = 4.5
 
@@ -17,11 +20,6 @@ def check_database() -> dict:
 
 
 def check_kafka() -> dict:
-    from django.db import close_old_connections
-
-    from topics import kafka
-    from topics.models import primary_cluster
-
     try:
         cluster = primary_cluster()
         info = kafka.describe_cluster(cluster)

@@ -21,6 +21,8 @@ from flex.env import (
     env_choice,
     env_int,
     env_list,
+    env_path,
+    env_secret,
     env_str,
     env_url,
 )
@@ -76,10 +78,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "flex.middleware.AdminAccessMiddleware",
+    "flex.middleware.OversizedBodyMiddleware",
     "rbac.roles.RbacMemoMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "flex.auth.SignInErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "flex.middleware.ErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "flex.urls"
@@ -251,6 +256,18 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Kafka: the primary cluster.
 KAFKA_BOOTSTRAP_SERVERS = env_bootstrap("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 KAFKA_TIMEOUT_MS = env_int("FLEX_KAFKA_TIMEOUT_MS", 3000, minimum=100, maximum=60000)
+# How Flex connects to it: TLS and/or SASL (flex/checks.py says what does not fit together).
+KAFKA_SECURITY_PROTOCOL = env_choice(
+    "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+)
+KAFKA_SSL_CAFILE = env_path("KAFKA_SSL_CAFILE")
+KAFKA_SSL_CERTFILE = env_path("KAFKA_SSL_CERTFILE")
+KAFKA_SSL_KEYFILE = env_path("KAFKA_SSL_KEYFILE")
+KAFKA_SASL_MECHANISM = env_choice(
+    "KAFKA_SASL_MECHANISM", "", ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+)
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
+KAFKA_SASL_PASSWORD = env_secret("KAFKA_SASL_PASSWORD")
 
 # Audit.
 FLEX_AUDIT_TOPIC = env_str("FLEX_AUDIT_TOPIC", "__oprtr_audit_log")
@@ -285,15 +302,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # DRF's parsers, with JSON nested too deeply refused as a parse error (flex/parsers.py).
+    # DRF's parsers, with JSON nested too deeply refused as a parse error (lib/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "flex.parsers.JSONParser",
+        "lib.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Errors as {"error": code, "detail": message}; nothing unexpected becomes a 500.
-    "EXCEPTION_HANDLER": "topics.api.exception_handler",
+    "EXCEPTION_HANDLER": "lib.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Flex API", "VERSION": "1"}
 

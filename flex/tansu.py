@@ -32,9 +32,15 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 def start(
-    port: int, *, cluster_id: str = "flex-local", log: Path | None = None
+    port: int,
+    *,
+    cluster_id: str = "flex-local",
+    log: Path | None = None,
+    advertised: str | None = None,
 ) -> subprocess.Popen:
-    """Start a memory-only broker on 127.0.0.1:port and wait until it listens."""
+    """Start a memory-only broker on 127.0.0.1:port and wait until it listens.
+
+    ``advertised`` is the address clients are told to use (a proxy in front of it)."""
     url = f"tcp://127.0.0.1:{port}"
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (owned by the child)
     process = subprocess.Popen(
@@ -46,7 +52,7 @@ def start(
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised or url,
             "--storage-engine",
             "memory://tansu/",
         ],

@@ -5,6 +5,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from flex import auth, views
 
+# Flex's own pages, never Django's; flex.middleware routes 404s here with DEBUG on too.
+handler403 = "flex.errors.permission_denied"
+handler404 = "flex.errors.page_not_found"
+handler500 = "flex.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up for the tests:
-# install them from Debian's packages when missing, start them when down.
+# install them from Debian's packages when missing, start them when down. The secured-cluster
+# tests (tests/secured/) also need socat (the TLS proxy) and openssl (their certificates).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -36,4 +37,9 @@ if ! port_open 6379; then
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   wait_port 6379
 fi
-echo "services: PostgreSQL and Redis are up"
+missing=()
+command -v socat >/dev/null || missing+=(socat)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+
+echo "services: PostgreSQL and Redis are up; socat and openssl are installed"

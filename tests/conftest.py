@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from flex import tansu
-from tests.stubs.http import Handler, StubServer
+from standins.http import Handler, StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

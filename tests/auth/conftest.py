@@ -10,7 +10,7 @@ import requests
 from django.http import HttpResponse
 from django.test import Client
 
-from tests.stubs.github import GitHubStandIn, demo_users
+from standins.github import GitHubStandIn, demo_users
 
 GHE = "social_core.backends.github_enterprise.GithubEnterpriseOAuth2"
 USER_AGENT = "Mozilla/5.0 (flex-tests) Browser/1.0"

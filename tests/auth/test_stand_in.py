@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.stubs.github import GitHubStandIn, demo_users
+from standins.github import GitHubStandIn, demo_users
 
 CALLBACK = "http://testserver/complete/github-enterprise/"
 

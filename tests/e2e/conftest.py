@@ -23,9 +23,9 @@ import pytest
 from django.core.management import call_command
 
 from rbac import engine
+from standins.github import GitHubStandIn
 from tests.auth.conftest import wire_stand_in
 from tests.browser import CHROMIUM, launched
-from tests.stubs.github import GitHubStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from flex import checks
 
 
@@ -53,3 +55,108 @@ def test_it_warns_about_github_sign_in_without_an_org(settings):
     assert _ids(checks.check_github_without_org(None)) == ["flex.W006"]
     settings.GITHUB_ORG = "acme"
     assert checks.check_github_without_org(None) == []
+
+
+# The primary Kafka cluster's TLS and SASL settings
+
+
+@pytest.fixture
+def kafka_security(settings):
+    """Plaintext with no TLS or SASL setting: each test adds what it checks."""
+    settings.KAFKA_SECURITY_PROTOCOL = "PLAINTEXT"
+    for name in (*checks.SASL_SETTINGS, *checks.SSL_FILES):
+        setattr(settings, name, "")
+    return settings
+
+
+def _pem(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_sasl_protocol_without_mechanism_user_and_password_is_an_error(kafka_security):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SASL_SSL"
+    kafka_security.KAFKA_SASL_USERNAME = "flex"
+    [error] = checks.check_kafka_sasl(None)
+    assert error.id == "flex.E001"
+    assert "KAFKA_SASL_MECHANISM, KAFKA_SASL_PASSWORD are empty" in error.msg
+    kafka_security.KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
+    kafka_security.KAFKA_SASL_PASSWORD = "pw"
+    assert checks.check_kafka_sasl(None) == []
+
+
+def test_sasl_settings_with_a_protocol_without_sasl_are_a_warning(kafka_security):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SSL"
+    kafka_security.KAFKA_SASL_MECHANISM = "PLAIN"
+    kafka_security.KAFKA_SASL_USERNAME = "flex"
+    [warning] = checks.check_kafka_sasl(None)
+    assert warning.id == "flex.W007"
+    assert "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME are set" in warning.msg
+    assert "KAFKA_SECURITY_PROTOCOL is SSL" in warning.msg
+
+
+def test_an_ssl_file_that_does_not_exist_is_an_error_naming_the_variable(kafka_security, tmp_path):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SSL"
+    kafka_security.KAFKA_SSL_CAFILE = str(tmp_path / "missing-ca.pem")
+    [error] = checks.check_kafka_ssl_files(None)
+    assert error.id == "flex.E002"
+    assert error.msg.startswith("KAFKA_SSL_CAFILE names ") and "does not exist" in error.msg
+    kafka_security.KAFKA_SSL_CAFILE = str(tmp_path)
+    assert "is not a file" in checks.check_kafka_ssl_files(None)[0].msg
+    kafka_security.KAFKA_SSL_CAFILE = _pem(tmp_path, "ca.pem", "-----BEGIN CERTIFICATE-----")
+    assert checks.check_kafka_ssl_files(None) == []
+
+
+def test_an_unreadable_ssl_file_is_an_error_naming_the_variable(
+    kafka_security, tmp_path, monkeypatch
+):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SSL"
+    kafka_security.KAFKA_SSL_KEYFILE = _pem(tmp_path, "client.key", "secret")
+    # chmod 000 would not stop root (the tests may run as root): ask access() to say no.
+    monkeypatch.setattr(checks.os, "access", lambda path, mode: False)
+    [error] = checks.check_kafka_ssl_files(None)
+    assert error.id == "flex.E002"
+    assert error.msg.startswith("KAFKA_SSL_KEYFILE names ") and "not readable" in error.msg
+
+
+def test_a_client_certificate_without_its_key_is_an_error(kafka_security, tmp_path):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SSL"
+    cert = _pem(tmp_path, "client.pem", "-----BEGIN CERTIFICATE-----\n")
+    kafka_security.KAFKA_SSL_CERTFILE = cert
+    [error] = checks.check_kafka_client_certificate(None)
+    assert error.id == "flex.E003"
+    assert "KAFKA_SSL_CERTFILE is set without KAFKA_SSL_KEYFILE" in error.msg
+    kafka_security.KAFKA_SSL_KEYFILE = _pem(tmp_path, "client.key", "-----BEGIN PRIVATE KEY-----")
+    assert checks.check_kafka_client_certificate(None) == []
+    kafka_security.KAFKA_SSL_CERTFILE = ""
+    [error] = checks.check_kafka_client_certificate(None)
+    assert "KAFKA_SSL_KEYFILE is set without KAFKA_SSL_CERTFILE" in error.msg
+
+
+def test_a_certificate_file_that_holds_its_key_needs_no_keyfile(kafka_security, tmp_path):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SSL"
+    kafka_security.KAFKA_SSL_CERTFILE = _pem(
+        tmp_path, "client.pem", "-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n"
+    )
+    assert checks.check_kafka_client_certificate(None) == []
+
+
+def test_ssl_files_with_a_protocol_without_tls_are_a_warning(kafka_security, tmp_path):
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"
+    kafka_security.KAFKA_SSL_CAFILE = _pem(tmp_path, "ca.pem", "-----BEGIN CERTIFICATE-----")
+    [warning] = checks.check_kafka_ssl_without_tls(None)
+    assert warning.id == "flex.W008"
+    assert "KAFKA_SSL_CAFILE is set" in warning.msg
+    kafka_security.KAFKA_SECURITY_PROTOCOL = "SASL_SSL"
+    assert checks.check_kafka_ssl_without_tls(None) == []
+
+
+def test_the_default_plaintext_cluster_passes_every_kafka_check(kafka_security):
+    for check in (
+        checks.check_kafka_sasl,
+        checks.check_kafka_ssl_files,
+        checks.check_kafka_client_certificate,
+        checks.check_kafka_ssl_without_tls,
+    ):
+        assert check(None) == []

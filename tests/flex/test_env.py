@@ -6,7 +6,16 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from flex.env import env_bool, env_bootstrap, env_choice, env_int, env_list, env_url
+from flex.env import (
+    env_bool,
+    env_bootstrap,
+    env_choice,
+    env_int,
+    env_list,
+    env_path,
+    env_secret,
+    env_url,
+)
 
 
 def test_it_reads_defaults_when_unset():
@@ -28,6 +37,7 @@ def test_it_reads_defaults_when_unset():
         (lambda env: env_bootstrap("KAFKA_BOOTSTRAP_SERVERS", "", env=env), "host", "host:port"),
         (lambda env: env_bootstrap("KAFKA_BOOTSTRAP_SERVERS", "", env=env), "h:99999", "host:port"),
         (lambda env: env_choice("SLACK_WEBHOOK_VERBOSITY", "A", ("A",), env=env), "x", "one of"),
+        (lambda env: env_path("KAFKA_SSL_CAFILE", env=env), "/a\nb", "must be a file path"),
     ],
 )
 def test_it_rejects_malformed_values_naming_the_variable(reader, value, fragment):
@@ -39,10 +49,25 @@ def test_it_rejects_malformed_values_naming_the_variable(reader, value, fragment
         "SLACK_WEBHOOK_URL": value,
         "KAFKA_BOOTSTRAP_SERVERS": value,
         "SLACK_WEBHOOK_VERBOSITY": value,
+        "KAFKA_SSL_CAFILE": value,
     }
     with pytest.raises(ImproperlyConfigured) as info:
         reader(name_env)
     assert fragment in str(info.value)
+
+
+def test_it_reads_paths_as_absolute_and_secrets_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert env_path("KAFKA_SSL_CAFILE", env={"KAFKA_SSL_CAFILE": "ca.pem"}) == str(
+        tmp_path / "ca.pem"
+    )
+    assert env_path("KAFKA_SSL_CAFILE", env={}) == ""
+    assert env_secret("KAFKA_SASL_PASSWORD", env={"KAFKA_SASL_PASSWORD": " pw "}) == " pw "
+    assert env_secret("KAFKA_SASL_PASSWORD", env={"KAFKA_SASL_PASSWORD": "  "}) == ""
+
+
+def test_it_reads_kafka_security_choices_in_any_case():
+    assert env_choice("P", "", ("SCRAM-SHA-256",), env={"P": "scram-sha-256"}) == "SCRAM-SHA-256"
 
 
 def _start(env: dict) -> subprocess.CompletedProcess:
@@ -71,3 +96,19 @@ def test_it_starts_with_embedded_defaults():
     result = _start({})
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("KAFKA_SECURITY_PROTOCOL", "TLS"), ("KAFKA_SASL_MECHANISM", "GSSAPI")],
+)
+def test_a_malformed_kafka_security_setting_stops_start_up(name, value):
+    result = _start({name: value})
+    assert result.returncode != 0
+    assert f"{name} must be one of" in result.stderr
+
+
+def test_a_sasl_protocol_without_credentials_stops_start_up_with_flex_e001():
+    result = _start({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+    assert result.returncode != 0
+    assert "flex.E001" in result.stderr

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from tests.stubs.http import Request, Response, StubServer
+from standins.http import Request, Response, StubServer
 
 
 @dataclass

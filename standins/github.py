@@ -2,7 +2,7 @@
 
 Tests drive social-auth's real ``github-enterprise`` backend against it (nothing in
 social-auth is patched), and ``make demo`` runs it as a process of its own:
-``python -m tests.stubs.github`` serves the demo users and prints its address.
+``python -m standins.github`` serves the demo users and prints its address.
 
 Endpoints, with GitHub's paths and JSON:
 
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from tests.stubs.http import Request, Response, StubServer
+from standins.http import Request, Response, StubServer
 
 DOCS = "https://docs.github.com/enterprise-server@3.14/rest"
 API = "/api/v3"
@@ -402,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         demo_users(), org=args.org, client_id=args.client_id, client_secret=args.client_secret
     ).start()
     # The first line tells whoever started us where we listen (flex/demo.py reads it).
-    print(json.dumps({"url": stand_in.url, "api_url": stand_in.api_url}), flush=True)
+    sys.stdout.write(json.dumps({"url": stand_in.url, "api_url": stand_in.api_url}) + "\n")
+    sys.stdout.flush()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:  # Ctrl-C reaches us twice: from the terminal and the launcher

@@ -1,4 +1,4 @@
-"""A loopback HTTP server whose answers a test scripts: base of the GitHub and Slack stand-ins."""
+"""A loopback HTTP server whose answers a caller scripts: base of the GitHub and Slack stand-ins."""
 
 from __future__ import annotations
 
