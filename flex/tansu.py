@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -37,10 +38,12 @@ def start(
     cluster_id: str = "flex-local",
     log: Path | None = None,
     advertised: str | None = None,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen:
     """Start a memory-only broker on 127.0.0.1:port and wait until it listens.
 
-    ``advertised`` is the address clients are told to use (a proxy in front of it)."""
+    ``advertised`` is the address clients are told to use (a proxy in front of it);
+    ``extra`` are more of Tansu's broker options."""
     url = f"tcp://127.0.0.1:{port}"
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (owned by the child)
     process = subprocess.Popen(
@@ -55,6 +58,7 @@ def start(
             advertised or url,
             "--storage-engine",
             "memory://tansu/",
+            *extra,
         ],
         stdout=out,
         stderr=subprocess.STDOUT,

@@ -112,25 +112,13 @@ class SecuredBroker:
         self.proxy: subprocess.Popen | None = None
 
     def start(self) -> None:
-        with open(self.tansu_log, "ab") as out:
-            self.broker = subprocess.Popen(
-                [
-                    tansu.binary(),
-                    "broker",
-                    "--cluster-id",
-                    self.cluster_id,
-                    "--listener-url",
-                    f"tcp://127.0.0.1:{self.plain_port}",
-                    "--advertised-listener-url",
-                    f"tcp://127.0.0.1:{self.tls_port}",
-                    "--storage-engine",
-                    "memory://tansu/",
-                    *self.tansu_args,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        tansu.wait_for_port(self.plain_port)
+        self.broker = tansu.start(
+            self.plain_port,
+            cluster_id=self.cluster_id,
+            log=self.tansu_log,
+            advertised=f"tcp://127.0.0.1:{self.tls_port}",
+            extra=self.tansu_args,
+        )
         listen = (
             f"OPENSSL-LISTEN:{self.tls_port},cert={self.pki.server},cafile={self.pki.ca},"
             f"verify={int(self.verify)},fork,reuseaddr,bind=127.0.0.1"
