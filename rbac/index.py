@@ -1,17 +1,13 @@
 """Compiled policies and the index that finds those covering a target (pure Python, no Django).
 
-Two tables, so that a role's policies are found by resource, never scanned:
-
-- broad policies (cluster-wide, or naming every ``*`` name of a kind) are filed by
-  action, role, cluster and kind: ``broad[action][role][cluster][kind] -> positions``;
-- named policies (an exact name, ``prefix*`` or ``*suffix``) are filed by kind, then the
-  name, prefix or suffix, then role: ``names[kind].prefixes["team-17-"][role]``. A target's
-  name is looked up once per distinct prefix (suffix) length filed, shortest first, so ten
-  thousand ``team-N-M-*`` globs cost three dict lookups, not ten thousand matches.
-
-A decision looks up each role held and ``*``, keeps the candidates whose cluster (and
-kind, and action) fits, and reports them in policy order. A target that is not a
-sequence of strings is malformed and denied, never raised.
+Rows ``(pk, effect, resource, actions, roles)`` are compiled in one pass that files each
+well-formed policy, so that policies are found, never scanned: broad ones (cluster-wide,
+or every ``*`` name of a kind) as ``broad[action class][role][cluster][kind]``, named ones
+(exact, ``prefix*``, ``*suffix``) as ``names[kind].prefixes["team-17-"]``, looked up once
+per distinct prefix (suffix) length: ten thousand ``team-N-M-*`` globs cost three lookups.
+Decisions list matching policies in policy order; a malformed target is denied, never
+raised. Audit records and ``CompiledPolicy`` objects are built on first use: ten thousand
+of each per change cost more than the index itself.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 from rbac.actions import ALIASES, equivalents
@@ -32,11 +29,9 @@ ALLOW, DENY, STAGE = "Allow", "Deny", "Stage"
 @dataclass(frozen=True)
 class Decision:
     """The outcome of one decision. Shared between callers through the LRU: do not mutate.
-
-    ``effect`` is the deciding policy's (``Allow``, ``Deny``, ``Stage``), None when no
-    policy matched. ``code`` and ``reason`` say why a refusal was made before the
-    policies were asked (``not_authorized``, ``protected_topic``).
-    """
+    ``effect`` is the deciding policy's (``Allow``, ``Deny``, ``Stage``), None when no policy
+    matched. ``code`` and ``reason`` say why a refusal was made before the policies were
+    asked (``not_authorized``, ``protected_topic``)."""
 
     success: bool
     action: str
@@ -107,7 +102,7 @@ def policy_record(resource: Sequence[str], roles: Sequence[str], effect: str, ac
 
 
 class CompiledPolicy(NamedTuple):
-    """One enabled policy, ready to match (a tuple: ten thousand are built per change)."""
+    """One enabled policy, as ``PolicySet.policies`` lists it (built on first use)."""
 
     resource: tuple[str, ...]
     effect: str
@@ -121,138 +116,54 @@ class CompiledPolicy(NamedTuple):
 
 
 class _Names:
-    """The named policies (exact, ``prefix*``, ``*suffix``) on one resource kind.
+    """The named policies (exact, ``prefix*``, ``*suffix``) on one resource kind: each
+    table maps a name, prefix or suffix to the position of the one policy naming it, or
+    to {role: positions} when several do. An int is no object to build per policy, nor
+    for the collector to traverse after every compile (``team-17-3-*`` is rarely shared)."""
 
-    Each table maps a name, prefix or suffix to {role: positions}; a target's name is
-    looked up once per distinct prefix (suffix) length, shortest first.
-    """
-
-    __slots__ = ("exact", "prefixes", "suffixes", "prefix_lengths", "suffix_lengths")
+    __slots__ = ("exact", "prefixes", "suffixes", "globs")
 
     def __init__(self) -> None:
-        self.exact: dict[str, dict[str, list[int]]] = {}
-        self.prefixes: dict[str, dict[str, list[int]]] = {}
-        self.suffixes: dict[str, dict[str, list[int]]] = {}
-        self.prefix_lengths: tuple[int, ...] = ()
-        self.suffix_lengths: tuple[int, ...] = ()
-
-    def table(self, pattern: str) -> tuple[dict, str]:
-        """Where a pattern other than ``*`` is filed, read as _name_matcher reads it."""
-        if pattern.endswith(ANY):
-            return self.prefixes, pattern[:-1]
-        if pattern.startswith(ANY):
-            return self.suffixes, pattern[1:]
-        return self.exact, pattern
+        self.exact: dict[str, int | dict[str, list[int]]] = {}
+        self.prefixes: dict[str, int | dict[str, list[int]]] = {}
+        self.suffixes: dict[str, int | dict[str, list[int]]] = {}
+        self.globs: tuple = ()  # (table, the distinct key lengths filed, whether suffixes)
 
     def freeze(self) -> None:
-        self.prefix_lengths = tuple(sorted({len(prefix) for prefix in self.prefixes}))
-        self.suffix_lengths = tuple(sorted({len(suffix) for suffix in self.suffixes}))
+        self.globs = tuple(
+            (table, tuple(sorted({len(key) for key in table})), is_suffix)
+            for table, is_suffix in ((self.prefixes, False), (self.suffixes, True))
+            if table
+        )
 
-    def candidates(self, name: str) -> list[dict[str, list[int]]]:
-        """The {role: positions} of every pattern matching ``name``."""
-        found = []
-        hit = self.exact.get(name)
-        if hit:
-            found.append(hit)
-        size, prefixes, suffixes = len(name), self.prefixes, self.suffixes
-        for length in self.prefix_lengths:
-            if length > size:
-                break
-            hit = prefixes.get(name[:length])
-            if hit:
-                found.append(hit)
-        for length in self.suffix_lengths:
-            if length > size:
-                break
-            hit = suffixes.get(name[-length:])
-            if hit:
-                found.append(hit)
+    def candidates(self, name: str) -> list[int | dict[str, list[int]]]:
+        """What is filed under every pattern matching ``name``."""
+        hit, size = self.exact.get(name), len(name)
+        found = [] if hit is None else [hit]
+        for table, lengths, is_suffix in self.globs:
+            for length in lengths:  # shortest first
+                if length > size:
+                    break
+                hit = table.get(name[-length:] if is_suffix else name[:length])
+                if hit is not None:
+                    found.append(hit)
         return found
 
 
-def _well_formed(parts: Sequence) -> bool:
-    # A plain loop: twice as fast as all() over a generator, on every decision.
-    for part in parts:  # noqa: SIM110
-        if type(part) is not str:  # noqa: E721 - a str subclass could match differently
-            return False
-    return True
-
-
-def _file(table: dict, key: str, roles: frozenset[str], order: int) -> None:
-    by_role = table.get(key)
-    if by_role is None:
-        by_role = table[key] = {}
-    for role in roles:
-        orders = by_role.get(role)
-        if orders is None:
-            by_role[role] = [order]
-        else:
-            orders.append(order)
-
-
-class _Index:
-    """Where each policy is filed: broad ones by action and role, named ones by name."""
-
-    def __init__(self, policies: tuple[CompiledPolicy, ...]) -> None:
-        # action -> role -> cluster -> kind (None: cluster-wide) -> positions
-        self.broad: dict[str, dict[str, dict[str, dict[str | None, list[int]]]]] = {}
-        self.names: dict[str, _Names] = {}  # kind -> its named policies
-        self.actions: set[str] = set()
-        # What the named tables do not tell apart, checked per candidate.
-        self.clusters: list[str | None] = []
-        for order, policy in enumerate(policies):
-            self._add(order, policy)
-        for names in self.names.values():
-            names.freeze()
-
-    def _add(self, order: int, policy: CompiledPolicy) -> None:
-        resource = policy.resource
-        # resource_covers reads four parts at most; a well-formed target has string parts.
-        if len(resource) < 2 or len(resource) == 3 or not _well_formed(resource[1:4]):
-            self.clusters.append(None)  # matches nothing
-            return
-        self.clusters.append(resource[1])
-        self.actions.update(policy.actions)
-        if len(resource) == 2 or resource[3] == ANY:
-            kind = resource[2] if len(resource) > 2 else None
-            for action in policy.actions:
-                by_role = self.broad.setdefault(action, {})
-                for role in policy.roles:
-                    by_kind = by_role.setdefault(role, {}).setdefault(resource[1], {})
-                    by_kind.setdefault(kind, []).append(order)
-            return
-        names = self.names.get(resource[2])
-        if names is None:
-            names = self.names[resource[2]] = _Names()
-        _file(*names.table(resource[3]), policy.roles, order)
-
-    def by_action(self) -> dict[str, tuple[frozenset[str], tuple[dict, ...]]]:
-        """For each action a policy names (or an alias): its equivalents and broad tables."""
-        broad = self.broad
-        return {
-            action: (
-                equivalents(action),
-                tuple(broad[name] for name in equivalents(action) if name in broad),
-            )
-            for action in (*self.actions, *ALIASES)
-            if not self.actions.isdisjoint(equivalents(action))
-        }
+# Each action name -> one name standing for its class of equivalents: a broad policy is filed
+# once per class, found by one lookup. Sound only if the aliases partition the actions.
+_CLASS = {name: min(names) for name, names in ALIASES.items()}
+if any(equivalents(other) != names for names in ALIASES.values() for other in names):
+    raise ImportError("rbac.actions.ALIASES must group actions into disjoint classes")
+_FIELDS = tuple(Decision.__dataclass_fields__)  # in declaration order
 
 
 def _new_decision(success, action, policies, decided_by, policy_ids, effect) -> Decision:
     # A frozen dataclass's __init__ sets each field through object.__setattr__: a third of
-    # an uncached decision. Filling __dict__ makes the same object at a third of the cost.
+    # an uncached decision. Setting __dict__ at once makes the same object far cheaper.
     decision = object.__new__(Decision)
-    decision.__dict__.update(
-        success=success,
-        action=action,
-        policies=policies,
-        decided_by=decided_by,
-        policy_ids=policy_ids,
-        effect=effect,
-        code="denied",
-        reason=None,
-    )
+    values = (success, action, policies, decided_by, policy_ids, effect, "denied", None)
+    object.__setattr__(decision, "__dict__", dict(zip(_FIELDS, values, strict=True)))
     return decision
 
 
@@ -260,22 +171,126 @@ def _denied(action: str) -> Decision:
     return _new_decision(False, action, [], None, (), None)
 
 
+def _file(by_role: dict[str, list[int]], roles: Iterable[str], order: int) -> None:
+    for role in roles:
+        orders = by_role.get(role)
+        if orders is None:
+            by_role[role] = [order]
+        elif orders[-1] != order:  # a role named twice: filed once
+            orders.append(order)
+
+
 class PolicySet:
     """Enabled policies in order, their index, and an LRU of recent decisions."""
 
     def __init__(self, policies: Iterable[CompiledPolicy]) -> None:
-        self.policies: tuple[CompiledPolicy, ...] = tuple(policies)
-        index = _Index(self.policies)
-        self._by_action = index.by_action()
-        self._names = index.names
-        self._clusters = index.clusters
-        self._actions = [policy.actions for policy in self.policies]
-        self._effects = [policy.effect for policy in self.policies]
-        self._records = [policy.record for policy in self.policies]
+        policies = tuple(policies)
+        rows = [(p.id, p.effect, p.resource, p.actions, p.roles) for p in policies]
+        self._build(rows, rows.__getitem__, [p.record for p in policies])
+        self._policies: tuple[CompiledPolicy, ...] | None = policies
+
+    @classmethod
+    def from_rows(cls, rows: Sequence, source: Callable[[int], Sequence] | None = None):
+        """Compile rows ``(pk, effect, resource, actions, roles)`` of enabled policies in order;
+        ``source(order)`` reads one again for records (default: keep ``rows``, unchanged)."""
+        policy_set = cls.__new__(cls)
+        policy_set._build(rows, source or rows.__getitem__, [None] * len(rows))
+        policy_set._policies = None
+        return policy_set
+
+    def _build(self, rows: Sequence, source: Callable, records: list[dict | None]) -> None:
+        # Per policy: id, effect, cluster, actions, roles. The rest is read again on first use.
+        self._source, self._records = source, records  # a record is None until needed
+        columns = tuple(zip(*rows, strict=True)) or ((),) * 5
+        self._ids, self._effects, resources, actions, roles = columns
+        # One list per distinct list of actions (roles): a few hundred, not 20,000, survive
+        # for the collector to traverse and promote (which brings on full collections).
+        same: dict[tuple, list] = {}
+        self._actions = [same.setdefault(tuple(names), names) for names in actions]
+        actions_seen = set(chain.from_iterable(same))
+        self._roles = [same.setdefault(tuple(names), names) for names in roles]
+        # Each resource's second part (None if none): allows_somewhere reads every policy's.
+        clusters = self._clusters = [None] * len(resources)
+        # class -> role -> cluster -> kind (None: cluster-wide) -> positions
+        broad: dict[str, dict[str, dict[str, dict[str | None, list[int]]]]] = {}
+        named: dict[str, _Names] = {}
+        classes, roles_of = _CLASS, self._roles
+        for order, resource in enumerate(resources):
+            # resource_covers reads four parts at most; a policy whose parts it reads are
+            # not all strings, or that has three, matches nothing and is not filed.
+            size = len(resource)
+            if size > 1:
+                cluster = clusters[order] = resource[1]
+            if size < 4:
+                if size != 2 or type(resource[1]) is not str:  # noqa: E721 - no subclasses
+                    continue
+                kind = name = None
+            else:
+                kind, name = resource[2], resource[3]
+                if not (type(resource[1]) is type(kind) is type(name) is str):
+                    continue
+            if name is None or name == ANY:
+                for key in {classes.get(action, action) for action in self._actions[order]}:
+                    by_role = broad.setdefault(key, {})
+                    for role in self._roles[order]:
+                        by_kind = by_role.setdefault(role, {}).setdefault(cluster, {})
+                        orders = by_kind.setdefault(kind, [])
+                        if not orders or orders[-1] != order:  # a role named twice: once
+                            orders.append(order)
+                continue
+            names = named.get(kind)
+            if names is None:
+                names = named[kind] = _Names()
+            # Read as _name_matcher reads it: a trailing ``*`` first, then a leading one.
+            if name[-1:] == ANY:
+                table, key = names.prefixes, name[:-1]
+            elif name[:1] == ANY:
+                table, key = names.suffixes, name[1:]
+            else:
+                table, key = names.exact, name
+            by_role = table.get(key)
+            if by_role is None:
+                table[key] = order
+                continue
+            if type(by_role) is int:  # a second policy: both filed by role from now on
+                by_role, first = {}, by_role
+                table[key] = by_role
+                _file(by_role, roles_of[first], first)
+            _file(by_role, roles_of[order], order)
+        for names in named.values():
+            names.freeze()
+        self._names = named
+        # action -> (the names a policy may carry for it, its broad table, its denial); any
+        # other action is denied by the first lookup. The denial is shared, as the LRU
+        # shares every decision: a decision is not mutated.
+        self._by_action = {
+            action: (names, broad.get(classes.get(action, action)), _denied(action))
+            for action in (*actions_seen, *ALIASES)
+            if not actions_seen.isdisjoint(names := equivalents(action))
+        }
         self._memo = lru_cache(maxsize=MEMO_SIZE)(self.evaluate_exact)
 
     def __len__(self) -> int:
-        return len(self.policies)
+        return len(self._ids)
+
+    @property
+    def policies(self) -> tuple[CompiledPolicy, ...]:
+        """The enabled policies in order (built on first use: display and audit pages)."""
+        if self._policies is None:
+            rows = [self._source(order) for order in range(len(self))]
+            self._policies = tuple(
+                CompiledPolicy(tuple(r[2]), r[1], frozenset(r[3]), frozenset(r[4]), record, r[0])
+                for r, record in zip(rows, map(self._record, range(len(rows)), rows), strict=True)
+            )
+        return self._policies
+
+    def _record(self, order: int, row: Sequence | None = None) -> dict:
+        """The policy's audit record, built once (racing threads build equal ones)."""
+        record = self._records[order]
+        if record is None:
+            _, effect, resource, actions, roles = row or self._source(order)
+            record = self._records[order] = policy_record(resource, roles, effect, actions)
+        return record
 
     def decide(self, roles: Iterable[str], action: str, resource: Sequence[str]) -> Decision:
         """``evaluate`` through the LRU of recent decisions."""
@@ -288,80 +303,82 @@ class PolicySet:
     def evaluate_exact(self, roles: frozenset[str], action: str, target: tuple) -> Decision:
         """``evaluate`` for arguments already normalised (the LRU's key); may raise TypeError."""
         entry = self._by_action.get(action)
-        if entry is None or len(target) < 2 or not _well_formed(target):
+        if entry is None:
             return _denied(action)
-        holders = (*roles, ANY)
-        found = self._broad(entry[1], holders, target) if entry[1] else []
-        if len(target) >= 4:
-            names = self._names.get(target[2])
-            if names is not None:
-                found += self._named(names, entry[0], holders, target)
-        return self._decision(sorted(set(found)), action) if found else _denied(action)
-
-    @staticmethod
-    def _broad(tables: tuple[dict, ...], holders: tuple, target: tuple) -> list[int]:
-        """Cluster-wide and ``*``-named policies the holders have for the action."""
-        cluster, kind = target[1], target[2] if len(target) >= 4 else None
+        wanted, broad, denial = entry
+        size = len(target)
+        if size < 2:
+            return denial
+        for part in target:
+            if type(part) is not str:  # noqa: E721 - a str subclass could match differently
+                return denial
+        cluster = target[1]
         clusters = (cluster,) if cluster == ANY else (cluster, ANY)
         found: list[int] = []
-        for by_role in tables:
+        holders = (*roles, ANY)
+        if broad is not None:
+            kind = target[2] if size >= 4 else None
             for role in holders:
-                by_cluster = by_role.get(role)
-                if by_cluster is None:
+                by_cluster = broad.get(role)
+                if by_cluster is not None:
+                    for policy_cluster in clusters:
+                        by_kind = by_cluster.get(policy_cluster)
+                        if by_kind is not None:
+                            found += by_kind.get(None, ())
+                            if kind is not None:
+                                found += by_kind.get(kind, ())
+        names = self._names.get(target[2]) if size >= 4 else None
+        if names is not None:
+            clusters_of, actions_of, roles_of = self._clusters, self._actions, self._roles
+            for hit in names.candidates(target[3]):
+                if type(hit) is int:  # the one policy naming it: check its roles too
+                    held = roles_of[hit]
+                    if (
+                        clusters_of[hit] in clusters
+                        and not wanted.isdisjoint(actions_of[hit])
+                        and (ANY in held or not roles.isdisjoint(held))
+                    ):
+                        found.append(hit)
                     continue
-                for policy_cluster in clusters:
-                    by_kind = by_cluster.get(policy_cluster)
-                    if by_kind is not None:
-                        found += by_kind.get(None, ())
-                        if kind is not None:
-                            found += by_kind.get(kind, ())
-        return found
-
-    def _named(self, names: _Names, wanted: frozenset, holders: tuple, target: tuple) -> list:
-        """Policies naming the target (exactly or by glob) the holders have for the action."""
-        cluster, clusters, actions, found = target[1], self._clusters, self._actions, []
-        for by_role in names.candidates(target[3]):
-            for role in holders:
-                for order in by_role.get(role, ()):
-                    if clusters[order] in (ANY, cluster) and not wanted.isdisjoint(actions[order]):
-                        found.append(order)
-        return found
+                for role in holders:
+                    for order in hit.get(role, ()):
+                        if clusters_of[order] in clusters and not wanted.isdisjoint(
+                            actions_of[order]
+                        ):
+                            found.append(order)
+        if not found:
+            return denial
+        if len(found) > 1:
+            found = sorted(set(found))
+        return self._decision(found, action)
 
     def _decision(self, orders: list[int], action: str) -> Decision:
         """Deny over Stage over Allow, the first of each in policy order deciding."""
-        effects, decider, stage, allow = self._effects, None, None, None
-        for order in orders:
-            effect = effects[order]
-            if effect == DENY:
-                decider = order
-                break
-            if effect == STAGE and stage is None:
-                stage = order
-            elif effect == ALLOW and allow is None:
-                allow = order
-        if decider is None:
-            decider = stage if stage is not None else allow
-        records, policies = self._records, self.policies
+        effects = [self._effects[order] for order in orders]
+        decider = next((effects.index(e) for e in (DENY, STAGE, ALLOW) if e in effects), None)
+        records, ids = self._records, self._ids
+        policies = [records[order] or self._record(order) for order in orders]
         effect = effects[decider] if decider is not None else None
         return _new_decision(
             effect == ALLOW,
             action,
-            [records[order] for order in orders],
-            records[decider] if decider is not None else None,
-            tuple(policies[order].id for order in orders),
+            policies,
+            policies[decider] if decider is not None else None,
+            tuple([ids[order] for order in orders]),
             effect,
         )
 
     def allows_somewhere(self, roles: Iterable[str], action: str, cluster_id: str) -> bool:
         """Whether an Allow policy the roles hold grants ``action`` on some resource of the
         cluster (display only: whether to offer Create before a name is typed)."""
-        names, roles = equivalents(action), set(roles)
+        names, roles, clusters = equivalents(action), set(roles), (ANY, cluster_id)
+        rows = zip(self._effects, self._actions, self._roles, self._clusters, strict=True)
         return any(
-            p.effect == ALLOW
-            and not names.isdisjoint(p.actions)
-            and holds(roles, p.roles)
-            and p.resource[1] in (ANY, cluster_id)
-            for p in self.policies
+            effect == ALLOW
+            and cluster in clusters
+            and not names.isdisjoint(actions)
+            and holds(roles, held)
+            for effect, actions, held, cluster in rows
         )
 
     def policies_for(self, roles: Iterable[str]) -> list[CompiledPolicy]:

@@ -416,3 +416,104 @@ def test_models_and_the_engine_do_not_import_each_other_in_a_cycle():
         }
         assert "rbac.engine" not in imported, module
         assert not any("engine" in name for name in imported if name), module
+
+
+# Odd strings a policy may carry (imported files, psql): quotes, backslashes, non-ASCII, and
+# the very separator the aggregate load splits rows on, inside a name.
+ODD_NAMES = ['a"b', "back\\slash", "tab\there", "ünï-çødé", 'x],\n["y', "new\nline-*"]
+
+
+def _odd_policies() -> list[Policy]:
+    rng = random.Random(5)
+    policies = [_random_policy(rng, pk) for pk in range(200)]
+    for n, name in enumerate(ODD_NAMES):
+        policies[n].resource = ["cluster", "*", "topic", name]
+        policies[n].roles = [name, "dev"]
+    return Policy.objects.bulk_create(
+        Policy(
+            resource=p.resource,
+            effect=p.effect,
+            actions=p.actions,
+            roles=p.roles,
+            enabled=p.enabled,
+            position=position % 50,  # ties in position: id orders them
+        )
+        for position, p in enumerate(policies)
+    )
+
+
+def test_the_aggregate_load_reads_what_the_portable_load_reads(db):
+    _odd_policies()
+    aggregated, portable = engine._load_aggregated(), engine._load_portable()
+    assert len(aggregated) == len(portable) > 100
+    assert [list(row) for row in aggregated] == [list(row) for row in portable]
+    # Each row read again from the text, for the records built on first use.
+    assert [aggregated.source(order) for order in range(len(aggregated))] == list(aggregated)
+    Policy.objects.all().delete()
+    assert engine._load_aggregated() == [] == engine._load_portable()
+    assert len(engine.load_policy_set()) == 0
+
+
+def test_records_built_on_first_use_are_the_policies_records(db):
+    stored = {p.pk: p for p in _odd_policies()}
+    loaded = engine.load_policy_set()
+    rng = random.Random(9)
+    queries = [_random_query(rng) for _ in range(400)]
+    queries += [(["dev"], "TOPIC_INSPECT", T + [name]) for name in ODD_NAMES]
+    decided = 0
+    for query in queries:
+        decision = loaded.evaluate(*query)
+        assert decision.policies == [stored[pk].as_record() for pk in decision.policy_ids]
+        if decision.effect:
+            decided += 1
+            assert decision.decided_by is decision.policies[decision.decided_index]
+    assert decided > 50
+    # The same record objects are shared by later decisions and by ``policies``.
+    by_id = {p.id: p.record for p in loaded.policies}
+    again = loaded.evaluate(*queries[0])
+    assert all(
+        by_id[pk] is record for pk, record in zip(again.policy_ids, again.policies, strict=True)
+    )
+    assert [p.id for p in loaded.policies] == [
+        p.pk for p in sorted(stored.values(), key=lambda p: (p.position, p.pk)) if p.enabled
+    ]
+    assert all(p.record == stored[p.id].as_record() for p in loaded.policies)
+    assert all(p.resource == tuple(stored[p.id].resource) for p in loaded.policies)
+
+
+def test_a_compiled_set_does_not_change_with_the_objects_it_was_compiled_from():
+    policy = SimpleNamespace(pk=1, resource=["cluster", "*"], effect="Allow",
+                             actions=["TOPIC_CREATE"], roles=["dev"], enabled=True)  # fmt: skip
+    compiled = compile_policies([policy])
+    policy.roles.append("ops")
+    policy.resource[1] = "c9"
+    assert not compiled.evaluate(["ops"], "TOPIC_CREATE", ["cluster", "c1"]).success
+    assert compiled.evaluate(["dev"], "TOPIC_CREATE", ["cluster", "c1"]).policies == [
+        {
+            "resource": ["cluster", "*"],
+            "role": "dev",
+            "effect": "Allow",
+            "actions": ["TOPIC_CREATE"],
+        }
+    ]
+
+
+def test_a_policy_set_built_from_compiled_policies_decides_alike():
+    rng = random.Random(12)
+    policies = [_random_policy(rng, pk) for pk in range(300)]
+    compiled = compile_policies(policies)
+    rebuilt = engine.PolicySet(compiled.policies)
+    assert len(rebuilt) == len(compiled) and rebuilt.policies == compiled.policies
+    queries = [_random_query(rng) for _ in range(800)]
+    assert _assert_agrees(rebuilt, policies, queries) > 200
+    for query in queries[:200]:
+        assert rebuilt.evaluate(*query) == compiled.evaluate(*query)
+
+
+def test_policies_for_agrees_with_a_scan():
+    rng = random.Random(13)
+    policies = [_random_policy(rng, pk) for pk in range(200)]
+    compiled = compile_policies(policies)
+    for roles in (["dev"], ["ops", "team-1"], [], ["stranger"]):
+        expected = [p.pk for p in policies if p.enabled and holds(roles, p.roles)]
+        assert [p.id for p in compiled.policies_for(roles)] == expected
