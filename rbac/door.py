@@ -31,7 +31,7 @@ PROTECTED_READS = frozenset({actions.TOPIC_INSPECT, actions.TOPIC_DATA_QUERY})
 def authorize(actor: Actor, action: str | None = None, resource: Sequence[str] = ()) -> Decision:
     """May ``actor`` take ``action`` on ``resource``? With no action: may they use Flex?"""
     if not _admitted(actor):
-        return _refused(action, "not_authorized", NOT_AUTHORIZED)
+        return _refused(action, "denied", NOT_AUTHORIZED)
     if action is None:
         return Decision(success=True, action="", effect="Allow")
     if _is_audit_topic(resource):
@@ -96,11 +96,6 @@ def is_authorized(user) -> bool:
 def is_admin(user) -> bool:
     actor = _actor(user)
     return actor is not None and _admin(actor)
-
-
-def is_auditor(user) -> bool:
-    actor = _actor(user)
-    return actor is not None and _auditor(actor)
 
 
 def can_read_audit_log(user) -> bool:

@@ -31,7 +31,7 @@ class Decision:
     """The outcome of one decision. Shared between callers through the LRU: do not mutate.
     ``effect`` is the deciding policy's (``Allow``, ``Deny``, ``Stage``), None when no policy
     matched. ``code`` and ``reason`` say why a refusal was made before the policies were
-    asked (``not_authorized``, ``protected_topic``)."""
+    asked (``protected_topic``)."""
 
     success: bool
     action: str
