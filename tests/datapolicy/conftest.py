@@ -42,7 +42,7 @@ def exclude(db) -> Callable[[list[str]], None]:
 
 
 @pytest.fixture
-def produce(cluster) -> Callable[..., None]:
+def produce(cluster) -> Callable[..., None]:  # noqa: F811  (the fixture above)
     def send(topic: str, *, key=None, value=None, headers=()) -> None:
         kafka_client.produce(cluster, topic, key=key, value=value, headers=list(headers))
 
