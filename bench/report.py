@@ -20,7 +20,7 @@ from pathlib import Path
 
 import django
 
-MODULES = ["bench.rbac", "bench.audit", "bench.views"]
+MODULES = ["bench.rbac", "bench.audit", "bench.views", "bench.masking"]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 
 

@@ -25,4 +25,5 @@ def navigation(request: HttpRequest) -> dict:
     entries.append(_link("User log", "user-log"))
     if is_admin(user):
         entries.append(_link("Policies", "policy-simulate"))
+        entries.append(_link("Data policies", "data-policy-sandbox"))
     return {"settings_menu": [e for e in entries if e]}

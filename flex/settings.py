@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rbac",
     "audit",
     "topics",
+    "datapolicy",
 ]
 
 MIDDLEWARE = [

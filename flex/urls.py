@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include(auth.social_urls)),
     path("", include("topics.urls")),
     path("", include("rbac.urls")),
+    path("", include("datapolicy.urls")),
     path("", include("audit.urls")),
 ]

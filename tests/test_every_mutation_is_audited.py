@@ -44,6 +44,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from audit.gate import Ctx, record_event
 from audit.models import AuditRecord
+from datapolicy.models import DataPolicy, DataPolicySettings
 from rbac import engine
 from rbac.models import AccessSettings, Policy
 from rbac.roles import profile_for
@@ -69,6 +70,7 @@ CHANGES_NOTHING: dict[str, str] = {
     "admin:password_change_done": "renders a confirmation page",
     "admin:catch-all": "answers 404 or redirects for admin paths that match nothing",
     "admin:rbac_policy_export": "downloads the policy file (reads only)",
+    "admin:datapolicy_export": "downloads the data-policy file (reads only)",
     "admin:<model>_history": "renders an object's admin history",
     "admin:<model>_redirect": "redirects /admin/<app>/<model>/<id>/ to the change page",
 }
@@ -239,6 +241,8 @@ def request_data(route_id: str, method: str, world: World) -> dict:
             "action": "TOPIC_CREATE",
             "resource": ["cluster", "flex-test", "topic", topic],
         },
+        ("data-policy-sandbox", "post"): {"topic": topic, "roles": "member", "value": "{}"},
+        ("data-policy-preview", "post"): {"topic": topic, "roles": ["member"], "value": "{}"},
         ("admin:password_change", "post"): {
             "old_password": PASSWORD,
             "new_password1": PASSWORD + "x",
@@ -440,6 +444,14 @@ def _objects() -> dict[str, Callable[[], object]]:
             name=f"walker-{_uid()}", bootstrap_servers="127.0.0.1:1"
         ),
         "audit.auditrecord": lambda: AuditRecord.objects.first(),
+        "datapolicy.datapolicy": lambda: DataPolicy.objects.create(
+            name=f"walker-{_uid()}",
+            resources=[["cluster", "*", "topic", "*", "value"]],
+            redaction="Full",
+            policy_type="non-scalar",
+            fields=["pan"],
+        ),
+        "datapolicy.datapolicysettings": DataPolicySettings.load,
     }
     try:
         from social_django.models import Association, Nonce, UserSocialAuth
@@ -597,6 +609,7 @@ ADMIN_SITE_WRITES: dict[str, Callable[[World], tuple[dict, dict]]] = {
         {},
     ),
     "admin:rbac_policy_import": lambda w: ({}, {"file": _policy_file()}),
+    "admin:datapolicy_import": lambda w: ({}, {"file": _data_policy_file()}),
 }
 
 
@@ -611,6 +624,19 @@ def _policy_file():
         "    role: walker\n"
     )
     return SimpleUploadedFile("policies.yaml", text.encode(), content_type="application/yaml")
+
+
+def _data_policy_file():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    text = (
+        "policies:\n"
+        "  - name: walker\n"
+        "    resources: [[cluster, '*', topic, '*', value]]\n"
+        "    redaction: Full\n"
+        "    type: scalar\n"
+    )
+    return SimpleUploadedFile("data.yaml", text.encode(), content_type="application/yaml")
 
 
 def admin_site_cases() -> list:

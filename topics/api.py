@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from audit.gate import Operation, Outcome
 from lib.api import error_body
 from lib.errors import InvalidRequest, OperationError, TooLarge
+from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.serializers import (
     ClusterSerializer,
@@ -158,7 +159,9 @@ class TopicMessagesView(APIView):
     def get(self, request: Request, cluster: str, topic: str) -> Response:
         params = request.query_params
         checked = validation.check_read(params)
-        operation = operations.messages_read(operations.target(cluster), topic, checked, params)
+        roles = roles_for_user(request.user)
+        where = operations.target(cluster)
+        operation = operations.messages_read(where, topic, checked, params, roles=roles)
         outcome = operations.run_request(request, operation, via="api")
         return _answer(outcome, _messages, status.HTTP_200_OK)
 
@@ -174,8 +177,7 @@ class TopicMessagesView(APIView):
 
 
 def _messages(outcome: Outcome) -> dict:
-    result = outcome.result
-    return {"messages": [reads.message_json(m) for m in result.messages], "partial": result.partial}
+    return reads.messages_json(outcome.result)
 
 
 class TopicTruncateView(APIView):

@@ -16,15 +16,19 @@ SHOW_MAX_CHARS = 64 * 1024  # longer values are cut on screen (the API says so t
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def render_bytes(data: bytes | None) -> dict:
-    """``{"format": "null"|"json"|"text"|"hex", "text": str, "size": int, "truncated": bool}``."""
+def render_bytes(data: bytes | None, *, masked: bool = False) -> dict:
+    """``{"format": "null"|"json"|"text"|"hex", "text": str, "size": int, "truncated": bool}``.
+
+    ``masked``: a data policy covered these bytes; they are shown as JSON or text only,
+    never as hex (which would spell out what a text rendering replaces).
+    """
     if data is None:
         return {"format": "null", "text": "", "size": 0, "truncated": False}
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", "replace" if masked else "strict")
     except UnicodeDecodeError:
         return _cut("hex", data.hex(" "), len(data))
-    if _CONTROL.search(text):
+    if _CONTROL.search(text) and not masked:
         return _cut("hex", data.hex(" "), len(data))
     try:
         parsed = json.loads(text)
@@ -45,15 +49,20 @@ def _cut(fmt: str, text: str, size: int) -> dict:
     }
 
 
-def render_message(message: Message) -> dict:
+def render_message(message: Message, covered: frozenset[str] = frozenset()) -> dict:
+    """A message for pages and the API; ``covered`` names the parts a data policy masked
+    ("key", "value", "header:<index>")."""
     return {
         "partition": message.partition,
         "offset": message.offset,
         "timestamp": message.timestamp,
         "time": _iso(message.timestamp),
-        "key": render_bytes(message.key),
-        "value": render_bytes(message.value),
-        "headers": [{"name": name, "value": render_bytes(data)} for name, data in message.headers],
+        "key": render_bytes(message.key, masked="key" in covered),
+        "value": render_bytes(message.value, masked="value" in covered),
+        "headers": [
+            {"name": name, "value": render_bytes(data, masked=f"header:{i}" in covered)}
+            for i, (name, data) in enumerate(message.headers)
+        ],
     }
 
 

@@ -18,7 +18,7 @@ create, an unknown config key or a message that is too large leaves a ``failed``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from lib.errors import OperationError
 from rbac import actions
 from rbac.roles import actor_for_user
 from topics import kafka
+from topics.masking import MaskedRead, audit_summary, masked_read
 from topics.models import Cluster, primary_cluster
 from topics.validation import (
     Checked,
@@ -226,17 +227,28 @@ def message_produce(
 
 
 def messages_read(
-    where: Target, name: str, checked: Checked[kafka.ReadQuery], data: Mapping
+    where: Target,
+    name: str,
+    checked: Checked[kafka.ReadQuery],
+    data: Mapping,
+    *,
+    roles: Sequence[str],
 ) -> Operation:
-    """Read messages; the record keeps the query as the user wrote it."""
-    return _operation(
-        "query/inspect-topic-data",
-        where,
-        name,
-        {"topic-name": name, **read_given(data)},
-        checked,
-        lambda cluster: kafka.read_messages(cluster, name, checked.value),
-    )
+    """Read messages, masked by the data policies for a reader holding ``roles``; the record
+    keeps the query as the user wrote it and the data policies that applied."""
+    request = {"topic-name": name, **read_given(data)}
+
+    def run(cluster: Cluster) -> MaskedRead:
+        read = masked_read(
+            kafka.read_messages(cluster, name, checked.value),
+            cluster_id=where.id,
+            topic=name,
+            roles=roles,
+        )
+        request.update(audit_summary(read))
+        return read
+
+    return _operation("query/inspect-topic-data", where, name, request, checked, run)
 
 
 def refused(error: OperationError) -> Checked:

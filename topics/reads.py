@@ -12,6 +12,7 @@ from audit.records import is_secret_key
 from lib.errors import Refused
 from rbac import actions, door
 from topics import display, kafka
+from topics.masking import MaskedRead, ShownMessage
 from topics.models import Cluster, primary_cluster
 from topics.operations import Target, topic_resource
 
@@ -107,8 +108,21 @@ def topic(cluster: Cluster, name: str) -> kafka.TopicDetail:
     return kafka.describe_topic(cluster, name)
 
 
-def message_json(message: kafka.Message) -> dict:
-    return display.render_message(message)
+def message_json(shown: ShownMessage) -> dict:
+    """A message as it leaves Flex (already masked by the read), with what was masked."""
+    return {
+        **display.render_message(shown.message, shown.covered),
+        "masked": [mark.as_json() for mark in shown.marks],
+    }
+
+
+def messages_json(read: MaskedRead) -> dict:
+    """A read's result for pages and the API: messages, whether partial, the data policies."""
+    return {
+        "messages": [message_json(m) for m in read.messages],
+        "partial": read.partial,
+        "data_policies": read.policies,
+    }
 
 
 def detail_json(detail: kafka.TopicDetail) -> dict:

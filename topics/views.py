@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from lib.errors import OperationError, TooLarge
+from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.forms import (
     ConfigEditForm,
@@ -230,12 +231,14 @@ def topic_messages(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     if "mode" not in request.GET:
         return _page(request, "topic_messages.html", {**context, "form": ReadForm()})
     checked = validation.check_read(request.GET)
-    operation = operations.messages_read(where, topic, checked, request.GET)
+    roles = roles_for_user(request.user)
+    operation = operations.messages_read(where, topic, checked, request.GET, roles=roles)
     outcome = operations.run_request(request, operation, via="ui")
     context.update(form=bound(ReadForm(request.GET), checked), outcome=outcome)
     if outcome.ok:
-        context["messages_read"] = [reads.message_json(m) for m in outcome.result.messages]
-        context["partial"] = outcome.result.partial
+        shown = reads.messages_json(outcome.result)
+        context.update(messages_read=shown["messages"], partial=shown["partial"])
+        context["data_policies"] = shown["data_policies"]
     return _page(request, "topic_messages.html", context, outcome.http_status)
 
 

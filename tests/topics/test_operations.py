@@ -38,7 +38,7 @@ def _edit(cluster_id: str, name: str, **fields):
 
 def _read(cluster_id: str, name: str, **fields):
     checked = validation.check_read(fields)
-    return operations.messages_read(operations.target(cluster_id), name, checked, fields)
+    return operations.messages_read(operations.target(cluster_id), name, checked, fields, roles=())
 
 
 def _op(kind: str, name: str, cluster_id: str = "flex-test"):
@@ -308,7 +308,7 @@ def test_reading_is_a_query_record(cluster, personas, allow, make_topic):
     kafka_client.produce(cluster, name, key=None, value=b"hello", headers=[])
     op = _read(cluster.key, name, mode="latest", limit="5")
     outcome = operations.run(personas["bob"], op, CTX)
-    assert [m.value for m in outcome.result.messages] == [b"hello"]
+    assert [m.message.value for m in outcome.result.messages] == [b"hello"]
     record = last_record()
     assert (record.type, record.event, record.action) == (
         "query/request",
