@@ -150,9 +150,10 @@ _SEPARATOR = "],\n["
 
 def _load_aggregated() -> PolicyRows:
     quote = connection.ops.quote_name
-    # The ORDER BY inside the aggregate is what fixes the order; to_json quotes the effect.
+    # The ORDER BY inside the aggregate is what fixes the order; to_json quotes the effect;
+    # rules_text is the JSON columns as text, written when the row was.
     sql = (
-        "SELECT string_agg(concat_ws(',', id, to_json(effect), resource, actions, roles),"
+        "SELECT string_agg(concat_ws(',', id, to_json(effect), rules_text),"
         f" %s ORDER BY position, id) FROM {quote(Policy._meta.db_table)} WHERE enabled"
     )
     with connection.cursor() as cursor:

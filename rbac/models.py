@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Cast, Concat
 
 from rbac import staleness
 from rbac.index import policy_record
@@ -61,6 +63,20 @@ class Policy(models.Model):
     created_by = models.CharField(max_length=150, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
+    # resource, actions and roles as JSON text, kept by the database on every write: the
+    # engine loads the table as one value, and writing jsonb out as text is most of that.
+    rules_text = models.GeneratedField(
+        expression=Concat(
+            Cast("resource", models.TextField()),
+            Value(","),
+            Cast("actions", models.TextField()),
+            Value(","),
+            Cast("roles", models.TextField()),
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     objects = PolicyQuerySet.as_manager()
 
