@@ -18,19 +18,18 @@ this process (``rbac.staleness``) is seen by the next decision.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import DatabaseError, connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from lib.runtime import without_gc
 from rbac import staleness
 from rbac.index import (
     ANY,
@@ -75,20 +74,6 @@ class PolicyRows(list):
     compiled set need not keep these lists (see ``PolicySet.from_rows``)."""
 
     source: Callable[[int], list] | None = None
-
-
-@contextmanager
-def without_gc() -> Iterator[None]:
-    """Pause the cyclic collector: loading and compiling 10,000 policies allocates ~60,000
-    containers, and the passes over the heap that triggers cost a third of the work. Nothing
-    built here is garbage; the collector runs again as soon as the block ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def compile_policies(policies: Iterable) -> PolicySet:
