@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import getpass
-import sys
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datapolicy.yaml_io import DataPolicyFileError, import_text
+from lib.cli import operator, read_file
 
 
 class Command(BaseCommand):
@@ -21,27 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="the file is the whole state")
 
     def handle(self, *args, file: str, replace: bool, **options) -> None:
-        text = self._read(file)
+        text = read_file(file)
         try:
-            result = import_text(text, replace=replace, by=f"cli:{_who()}", via="cli")
+            result = import_text(text, replace=replace, by=operator(), via="cli")
         except DataPolicyFileError as exc:
             for error in exc.errors:
                 self.stderr.write(error)
             raise CommandError(f"{file}: {len(exc.errors)} error(s); nothing was changed") from None
         self.stdout.write(self.style.SUCCESS(f"{file}: {result.summary()}"))
-
-    def _read(self, file: str) -> str:
-        if file == "-":
-            return sys.stdin.read()
-        try:
-            with open(file, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"cannot read {file}: {exc}") from None
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

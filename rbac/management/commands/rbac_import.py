@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import getpass
-import sys
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from lib.cli import operator, read_file
 from rbac.yaml_io import PolicyFileError, import_text
 
 
@@ -22,9 +20,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: str, replace: bool, **options) -> None:
-        text = self._read(file)
+        text = read_file(file)
         try:
-            result = import_text(text, replace=replace, by=f"cli:{_who()}", via="cli")
+            result = import_text(text, replace=replace, by=operator(), via="cli")
         except PolicyFileError as exc:
             for error in exc.errors:
                 self.stderr.write(error)
@@ -32,19 +30,3 @@ class Command(BaseCommand):
         for note in result.notes:
             self.stdout.write(f"note: {note}")
         self.stdout.write(self.style.SUCCESS(f"{file}: {result.summary()}"))
-
-    def _read(self, file: str) -> str:
-        if file == "-":
-            return sys.stdin.read()
-        try:
-            with open(file, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"cannot read {file}: {exc}") from None
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
