@@ -39,7 +39,7 @@ from audit.store import AuditUnavailable, insert, insert_retrying
 from lib.errors import OperationError
 from rbac.door import authorize
 from rbac.engine import Decision
-from rbac.roles import Actor
+from rbac.roles import Actor, actor_for_user
 
 __all__ = [
     "AuditUnavailable",
@@ -87,6 +87,23 @@ def ctx_from_request(
         via=via,
         cluster_id=cluster_id,
     )
+
+
+# Who acts when a change comes from the command line (manage.py rbac_import, …).
+CLI_USER = {"provider": "local", "email": "", "name": "", "login": "cli", "id": None}
+
+
+def who(
+    request: HttpRequest | None, *, via: str, user=None
+) -> tuple[Actor | None, dict | None, Ctx]:
+    """Who acts and from where, for a record that is not an operation: the signed-in user
+    (``user``, else the request's), else the command line (no request), else a caller who
+    is not signed in. ``record_event`` takes the three as ``actor``, ``user`` and ``ctx``."""
+    user = user if user is not None else getattr(request, "user", None)
+    ctx = ctx_from_request(request, via=via) if request is not None else Ctx(via=via)
+    if user is not None and user.is_authenticated:
+        return actor_for_user(user), None, ctx
+    return None, CLI_USER if request is None else {}, ctx
 
 
 @dataclass(frozen=True)

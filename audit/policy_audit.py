@@ -9,26 +9,15 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from audit.gate import Ctx, ctx_from_request, record_event
-from rbac.roles import Actor, actor_for_user
+from audit.gate import record_event, who
 from rbac.signals import SIMULATE, policy_changed, policy_simulated
-
-# Who acts when a change comes from the command line (manage.py rbac_import).
-CLI_USER = {"provider": "local", "email": "", "name": "", "login": "cli", "id": None}
-
-
-def _who(user, request, via: str) -> tuple[Actor | None, dict | None, Ctx]:
-    ctx = ctx_from_request(request, via=via) if request is not None else Ctx(via=via)
-    if user is not None and user.is_authenticated:
-        return actor_for_user(user), None, ctx
-    return None, CLI_USER if request is None else {}, ctx
 
 
 @receiver(policy_changed, dispatch_uid="audit.policy_changed")
 def record_policy_change(
     sender, *, user, request, event, before, after, via, status, error, extra, **kwargs
 ) -> None:
-    actor, user_block, ctx = _who(user, request, via)
+    actor, user_block, ctx = who(request, via=via, user=user)
     record_event(
         actor=actor,
         user=user_block,
@@ -44,7 +33,7 @@ def record_policy_change(
 
 @receiver(policy_simulated, dispatch_uid="audit.policy_simulated")
 def record_policy_simulation(sender, *, user, request, via, query, status, error, **kwargs) -> None:
-    actor, user_block, ctx = _who(user, request, via)
+    actor, user_block, ctx = who(request, via=via, user=user)
     record_event(
         actor=actor,
         user=user_block,

@@ -7,22 +7,11 @@ preview one ``query/preview-data-policy`` record.
 
 from __future__ import annotations
 
-from audit.gate import Ctx, ctx_from_request, record_event
+from audit.gate import record_event, who
 from audit.models import AuditRecord
-from audit.policy_audit import CLI_USER
-from rbac.roles import actor_for_user
 
 EDIT = "mutation/edit-data-policies"
 PREVIEW = "query/preview-data-policy"
-
-
-def _who(request, via: str) -> tuple:
-    if request is None:
-        return None, CLI_USER, Ctx(via=via)
-    ctx = ctx_from_request(request, via=via)
-    if request.user.is_authenticated:
-        return actor_for_user(request.user), None, ctx
-    return None, {}, ctx
 
 
 def change_recorded(
@@ -37,7 +26,7 @@ def change_recorded(
     extra: dict | None = None,
 ) -> None:
     """One record of a data-policy change; ``change`` is create, edit, delete or import."""
-    actor, user, ctx = _who(request, via)
+    actor, user, ctx = who(request, via=via)
     record_event(
         actor=actor,
         user=user,
@@ -54,7 +43,7 @@ def change_recorded(
 def preview_recorded(
     request, *, via: str, query: dict, status: str = AuditRecord.SUCCEEDED, error: str | None = None
 ) -> AuditRecord:
-    actor, user, ctx = _who(request, via)
+    actor, user, ctx = who(request, via=via)
     return record_event(
         actor=actor,
         user=user,

@@ -11,10 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils.datastructures import MultiValueDict
 
-from audit.gate import AuditUnavailable, ctx_from_request, record_event
+from audit.gate import AuditUnavailable, record_event, who
 from audit.models import AuditRecord
 from flex import errors
-from rbac.roles import actor_for_user
 
 ADMIN_STAFF_ONLY = "Django admin is open to Flex admins only."
 
@@ -102,16 +101,15 @@ class OversizedBodyMiddleware:
 
 def _record_oversized(request: HttpRequest, size: int) -> AuditRecord:
     """One failed record of the refused request: who, where, how large."""
-    user = request.user
-    actor = actor_for_user(user) if user.is_authenticated else None
-    via = "api" if errors.is_api(request) else "ui"
+    actor, user, ctx = who(request, via="api" if errors.is_api(request) else "ui")
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return record_event(
         actor=actor,
+        user=user,
         type="mutation/request",
         event="mutation/oversized-request",
         request={"method": request.method, "path": request.path, "content-length": size},
-        ctx=ctx_from_request(request, via=via),
+        ctx=ctx,
         status=AuditRecord.FAILED,
         error=f"the request is {size} bytes; this server accepts at most {limit}",
     )
