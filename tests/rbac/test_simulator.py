@@ -72,7 +72,11 @@ def test_simulating_a_user_shows_the_decision_and_the_deciding_policy(client, pe
     assert response.status_code == 200
     decision = response.context["decision"]
     assert decision.success is False
-    assert response.context["roles"] == ["member", "platform"]
+    assert response.context["roles"] == [
+        "member",
+        "platform",
+        "user:bob",
+    ]  # the pseudo-role temporary grants use
     rows = response.context["rows"]
     assert [(row["id"], row["decided"]) for row in rows] == [(allow.pk, False), (deny.pk, True)]
     assert b"Denied" in response.content
