@@ -49,7 +49,7 @@ def policy_simulate(request: HttpRequest) -> HttpResponse:
         return render(request, "rbac/forbidden.html", status=403)
     if request.method == "GET":
         form = SimulateForm(initial={"action": FLEX_ACTIONS[0]})
-        return render(request, "rbac/simulate.html", {"form": form})
+        return render(request, "rbac/simulate.html", {"form": form, "temporaries": _active()})
     form = SimulateForm(request.POST)
     if not form.is_valid():
         _signal(request, "ui", _raw_query(request.POST), "failed", _form_error(form))
@@ -67,8 +67,12 @@ def policy_simulate(request: HttpRequest) -> HttpResponse:
     }
     _signal(request, "ui", query, "succeeded", None)
     context = {"form": form, "decision": decision, "roles": roles, "rows": decision_rows(decision)}
-    context.update(resource=data["resource"], verdict=verdict(decision))
+    context.update(resource=data["resource"], verdict=verdict(decision), temporaries=_active())
     return render(request, "rbac/simulate.html", context)
+
+
+def _active() -> list[dict]:
+    return [{"grant": g, "left": temporary.seconds_left(g)} for g in temporary.active()]
 
 
 def verdict(decision: Decision) -> str:
@@ -163,7 +167,7 @@ DECISION_SCHEMA = inline_serializer(
         "action": serializers.CharField(),
         "policies": serializers.ListField(child=serializers.DictField()),
         "decided_by": serializers.DictField(allow_null=True),
-        "policy_ids": serializers.ListField(child=serializers.IntegerField()),
+        "policy_ids": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
         "roles": serializers.ListField(child=serializers.CharField()),
         "resource": serializers.ListField(child=serializers.CharField()),
     },
@@ -238,8 +242,7 @@ def temporary_policies(request: HttpRequest) -> HttpResponse:
             return redirect("temporary-policies")
     elif not is_admin(request.user):
         return render(request, "rbac/forbidden.html", status=403)
-    rows = [{"grant": g, "left": temporary.seconds_left(g)} for g in temporary.active()]
-    context = {"rows": rows, "error": error, "actions": FLEX_ACTIONS, "posted": request.POST}
+    context = {"rows": _active(), "error": error, "actions": FLEX_ACTIONS, "posted": request.POST}
     return render(request, "rbac/temporary.html", context, status=error.status if error else 200)
 
 

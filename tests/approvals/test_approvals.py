@@ -301,3 +301,26 @@ def test_the_page_says_the_change_was_sent_for_approval_and_links_it(
     )
     assert "succeeded" in decided.content.decode()
     assert name in topic_names(cluster)
+
+
+def test_the_user_log_shows_the_users_pending_requests_and_active_grants(
+    client, api, personas, staging, cluster, new_name
+):
+    from rbac.models import TemporaryPolicy
+
+    mine, dans = stage_create(api, new_name()), stage_create(api, new_name(), login="dan")
+    TemporaryPolicy.objects.create(
+        user_login="bob",
+        actions=["TOPIC_INSPECT"],
+        resource=["cluster", "*"],
+        reason="debugging orders",
+        granted_by="alice",
+        expires_at=datetime.now(UTC) + timedelta(minutes=5),
+    )
+    client.force_login(personas["bob"])
+    page = client.get("/settings/user-log/").content.decode()
+    assert f"/settings/approvals/{mine['approval']}/" in page
+    assert f"/settings/approvals/{dans['approval']}/" not in page
+    assert "debugging orders" in page and "user:bob" in page
+    client.force_login(personas["carol"])
+    assert "debugging orders" not in client.get("/settings/user-log/").content.decode()

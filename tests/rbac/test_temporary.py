@@ -286,3 +286,29 @@ def test_expiry_is_recorded_exactly_once_by_two_workers(personas, admins_allowed
     assert expiries.count() == 3
     assert {r.login for r in expiries} == {"flex"}
     assert expire_temporary_policies() == 0
+
+
+def test_the_settings_page_grants_and_revokes(client, personas, admins_allowed):
+    client.force_login(personas["alice"])
+    form = {
+        "holder_kind": "user",
+        "holder": "bob",
+        "effect": "Allow",
+        "actions": ["TOPIC_DELETE"],
+        "resource": "cluster, *",
+        "duration_seconds": "120",
+        "reason": "on call",
+    }
+    page = client.post("/settings/policies/temporary/", form, follow=True).content.decode()
+    grant = TemporaryPolicy.objects.get()
+    assert "user:bob" in page and "on call" in page and bob_may(personas)
+    client.post(f"/settings/policies/temporary/{grant.pk}/revoke")
+    assert not bob_may(personas)
+    refused = client.post("/settings/policies/temporary/", {**form, "duration_seconds": "9999"})
+    assert refused.status_code == 400 and "3600" in refused.content.decode()
+    events = AuditRecord.objects.filter(event__endswith="temporary-policy").order_by("ts", "id")
+    assert [(r.event, r.outcome, r.document["ctx"]["via"]) for r in events] == [
+        ("mutation/grant-temporary-policy", "succeeded", "ui"),
+        ("mutation/revoke-temporary-policy", "succeeded", "ui"),
+        ("mutation/grant-temporary-policy", "failed", "ui"),
+    ]
