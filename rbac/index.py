@@ -381,12 +381,13 @@ class PolicySet:
         )
 
     def allows_somewhere(self, roles: Iterable[str], action: str, cluster_id: str) -> bool:
-        """Whether an Allow policy the roles hold grants ``action`` on some resource of the
-        cluster (display only: whether to offer Create before a name is typed)."""
+        """Whether an Allow (or Stage: a request for approval) policy the roles hold names
+        ``action`` on some resource of the cluster (display only: whether to offer Create
+        before a name is typed)."""
         names, roles, clusters = equivalents(action), set(roles), (ANY, cluster_id)
         rows = zip(self._effects, self._actions, self._roles, self._clusters, strict=True)
         return any(
-            effect == ALLOW
+            effect in (ALLOW, STAGE)
             and cluster in clusters
             and not names.isdisjoint(actions)
             and holds(roles, held)

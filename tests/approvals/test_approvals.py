@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from approvals import decisions
 from approvals.models import Approval
 from audit.models import AuditRecord
 from topics import kafka as kafka_client
 
+from ..conftest import run_together
 from ..topics.conftest import topic_names
 from .conftest import BASE, approval, records_of
 
@@ -194,21 +193,7 @@ def test_the_beat_task_expires_requests_past_their_time_once(api, staging, clust
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_approvals_run_the_request_once(api, staging, cluster, new_name, personas):
     staged = stage_create(api, new_name())
-    answers: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def approve_now() -> None:
-        barrier.wait()
-        try:
-            answers.append(approve(api, staged["approval"]).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=approve_now) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = run_together(lambda: approve(api, staged["approval"]).status_code)
     assert sorted(answers) == [200, 409]
     assert (
         AuditRecord.objects.filter(event="mutation/create-topic", outcome="succeeded").count() == 1
@@ -282,6 +267,8 @@ def test_the_page_says_the_change_was_sent_for_approval_and_links_it(
     client, personas, staging, cluster, new_name
 ):
     client.force_login(personas["bob"])
+    # A staged action is offered (using it asks for approval), not shown disabled.
+    assert client.get("/clusters/flex-test/topics/").context["can_create"] is True
     name = new_name()
     response = client.post(
         "/clusters/flex-test/create-topic/",

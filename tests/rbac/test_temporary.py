@@ -21,7 +21,7 @@ from rbac.door import authorize
 from rbac.models import Policy, TemporaryPolicy
 from rbac.roles import actor_for_user
 from rbac.tasks import expire_temporary_policies
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, run_together, wait_until
 
 URL = "/api/rbac/temporary-policies/"
 TARGET = ["cluster", "flex-test", "topic", "orders"]
@@ -266,21 +266,7 @@ def test_expiry_is_recorded_exactly_once_by_two_workers(personas, admins_allowed
     for _ in range(3):
         alice.post(URL, grant_body(duration_seconds=1), format="json")
     wait_until(lambda: not bob_may(personas), timeout=10)
-    counts: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            counts.append(expire_temporary_policies())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    counts = run_together(expire_temporary_policies)
     assert sum(counts) == 3
     expiries = AuditRecord.objects.filter(event="mutation/expire-temporary-policy")
     assert expiries.count() == 3
