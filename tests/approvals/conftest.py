@@ -12,6 +12,12 @@ from approvals.models import Approval
 from audit.models import AuditRecord
 from rbac import engine
 from rbac.models import Policy, Profile
+from tests.audit.conftest import (  # noqa: F401  (fixtures, reused: the sinks and a worker)
+    hook_stub,
+    module_worker,
+    sinks,
+    slack_stub,
+)
 from tests.topics.conftest import (  # noqa: F401  (fixtures, reused)
     ALL_ACTIONS,
     cluster,
