@@ -6,7 +6,7 @@ operation (sign-in, sign-out, refused sign-in, data reads that are not operation
 
 When a Stage policy decides, nothing is executed: an operation that can be staged
 (``audit.staging``) becomes a request for approval, stored with its ``staged`` record in
-one transaction (answered 202); one that cannot is refused (``staged``, 403). Input that
+one transaction (answered 202); one that cannot is refused (``not_stageable``, 403). Input that
 is already known to be wrong fails as it would have when executed.
 
 What if the record cannot be written (the database is failing)?

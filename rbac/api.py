@@ -31,9 +31,9 @@ FIELDS = {
     "actions": serializers.ListField(child=serializers.CharField()),
     "resource": serializers.ListField(child=serializers.CharField()),
     "reason": serializers.CharField(),
-    "granted-by": serializers.CharField(),
-    "expires-at": serializers.DateTimeField(),
-    "revoked-at": serializers.DateTimeField(allow_null=True),
+    "granted_by": serializers.CharField(),
+    "expires_at": serializers.DateTimeField(),
+    "revoked_at": serializers.DateTimeField(allow_null=True),
     "seconds_left": serializers.IntegerField(),
 }
 GRANT = inline_serializer(
@@ -51,7 +51,20 @@ GRANT = inline_serializer(
 
 
 def policy_json(grant: TemporaryPolicy) -> dict:
-    return {**grant.snapshot(), "seconds_left": temporary.seconds_left(grant)}
+    """A temporary policy as the API shows it (records show ``snapshot()``)."""
+    return {
+        "id": grant.pk,
+        "role": grant.role or None,
+        "user": grant.user_login or None,
+        "effect": grant.effect,
+        "actions": list(grant.actions),
+        "resource": list(grant.resource),
+        "reason": grant.reason,
+        "granted_by": grant.granted_by,
+        "expires_at": grant.expires_at.isoformat(),
+        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
+        "seconds_left": temporary.seconds_left(grant),
+    }
 
 
 def _admin_only(request: Request) -> None:

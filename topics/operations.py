@@ -157,14 +157,17 @@ def topic_create(where: Target, checked: Checked[NewTopic], data: Mapping) -> Op
             replication_factor=new.replication_factor,
             configs=new.configs,
         ),
-        given=new
-        and {
-            "name": new.name,
-            "partitions": new.partitions,
-            "replication_factor": new.replication_factor,
-            "configs": dict(new.configs),
-        },
+        given=None if new is None else _topic_given(new),
     )
+
+
+def _topic_given(new: NewTopic) -> dict:
+    return {
+        "name": new.name,
+        "partitions": new.partitions,
+        "replication_factor": new.replication_factor,
+        "configs": dict(new.configs),
+    }
 
 
 def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
@@ -248,7 +251,7 @@ def message_produce(
             headers=message.headers,
             partition=message.partition,
         ),
-        given=_message_given(message),
+        given=None if checked.value is None else _message_given(checked.value),
     )
 
 

@@ -79,7 +79,7 @@ def test_an_admin_grants_a_role_a_policy_that_decides_at_once(personas, admins_a
     assert [row["id"] for row in listed] == [body["id"]]
     decision = authorize(actor_for_user(personas["bob"]), "TOPIC_DELETE", TARGET)
     assert decision.decided_by["temporary-policy"] == body["id"]
-    assert decision.decided_by["expires-at"] == body["expires-at"]
+    assert decision.decided_by["expires-at"] == body["expires_at"]
 
 
 def test_a_grant_to_one_user_applies_to_that_user_only(personas, admins_allowed):
@@ -244,7 +244,7 @@ def test_a_grant_allows_within_2_s_and_stops_after_expiry_in_another_process(
             URL, grant_body(role=None, user="bob", duration_seconds=3), format="json"
         )
         granted_at = time.time()
-        expires_at = datetime.fromisoformat(response.json()["expires-at"]).timestamp()
+        expires_at = datetime.fromisoformat(response.json()["expires_at"]).timestamp()
         wait_until(lambda: len(lines) >= 4, timeout=20)
     finally:
         process.kill()
