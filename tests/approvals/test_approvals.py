@@ -311,3 +311,25 @@ def test_the_user_log_shows_the_users_pending_requests_and_active_grants(
     assert "debugging orders" in page and "user:bob" in page
     client.force_login(personas["carol"])
     assert "debugging orders" not in client.get("/settings/user-log/").content.decode()
+
+
+def test_the_approvals_list_runs_the_same_queries_whatever_its_length(
+    client, api, personas, staging, cluster, new_name
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(personas["alice"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/settings/approvals/").status_code == 200
+            assert api("alice").get("/api/approvals/").status_code == 200
+        return len(seen)
+
+    stage_create(api, new_name())
+    queries()  # session and caches settle
+    few = queries()
+    for _ in range(4):
+        stage_create(api, new_name())
+    assert queries() == few
