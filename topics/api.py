@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.gate import Operation, Outcome
+from audit.models import AuditRecord
 from lib.api import error_body
 from lib.errors import InvalidRequest, OperationError, TooLarge
 from rbac.roles import roles_for_user
@@ -29,18 +30,21 @@ from topics.serializers import (
     ReadResultSerializer,
     ReadSerializer,
     ResultSerializer,
+    StagedSerializer,
     TopicCreateSerializer,
     TopicDetailSerializer,
     TopicSummarySerializer,
 )
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}
+# A change a Stage policy holds: 202, sent for approval.
+CHANGE_ERRORS = {202: StagedSerializer, **ERRORS}
 TOPIC_PARAMS = [
     OpenApiParameter("cluster", str, OpenApiParameter.PATH, description="Kafka cluster id"),
     OpenApiParameter("topic", str, OpenApiParameter.PATH),
 ]
 CLUSTER_PARAMS = TOPIC_PARAMS[:1]
-CONFIRMED = validation.Checked(True)  # the API's DELETE and truncate need no typed name
+CONFIRMED = operations.CONFIRMED  # the API's DELETE and truncate need no typed name
 
 
 def _body(request: Request) -> tuple[dict, OperationError | None]:
@@ -65,6 +69,9 @@ def _checked(request: Request, check: Callable) -> tuple[dict, validation.Checke
 
 
 def _answer(outcome: Outcome, body: Callable[[Outcome], dict], ok_status: int) -> Response:
+    if outcome.status == AuditRecord.STAGED:  # a Stage policy: sent for approval
+        staged = {"status": "staged", **outcome.result, "audit_record": str(outcome.record.id)}
+        return Response(staged, status=status.HTTP_202_ACCEPTED)
     if not outcome.ok:
         audit_record = outcome.record.id if outcome.record else None
         detail = error_body(outcome.code or "failed", outcome.error or "failed", audit_record)
@@ -107,7 +114,7 @@ class TopicListView(APIView):
     @extend_schema(
         parameters=CLUSTER_PARAMS,
         request=TopicCreateSerializer,
-        responses={201: ResultSerializer, 409: ErrorSerializer, **ERRORS},
+        responses={201: ResultSerializer, 409: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str) -> Response:
         data, checked = _checked(request, validation.check_create)
@@ -123,7 +130,7 @@ class TopicDetailView(APIView):
         return Response(reads.detail_json(reads.topic(found, topic)))
 
     @extend_schema(
-        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **ERRORS}
+        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **CHANGE_ERRORS}
     )
     def delete(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_delete(operations.target(cluster), topic, CONFIRMED)
@@ -141,7 +148,7 @@ class TopicConfigsView(APIView):
     @extend_schema(
         parameters=TOPIC_PARAMS,
         request=ConfigEditSerializer,
-        responses={200: ResultSerializer, **ERRORS},
+        responses={200: ResultSerializer, **CHANGE_ERRORS},
     )
     def patch(self, request: Request, cluster: str, topic: str) -> Response:
         data, checked = _checked(request, validation.check_config_change)
@@ -168,7 +175,7 @@ class TopicMessagesView(APIView):
     @extend_schema(
         parameters=TOPIC_PARAMS,
         request=ProduceSerializer,
-        responses={201: ResultSerializer, 413: ErrorSerializer, **ERRORS},
+        responses={201: ResultSerializer, 413: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
         data, checked = _checked(request, validation.check_message)
@@ -182,7 +189,7 @@ def _messages(outcome: Outcome) -> dict:
 
 class TopicTruncateView(APIView):
     @extend_schema(
-        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **ERRORS}
+        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **CHANGE_ERRORS}
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_truncate(operations.target(cluster), topic, CONFIRMED)
