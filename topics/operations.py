@@ -14,6 +14,11 @@ create, an unknown config key or a message that is too large leaves a ``failed``
 | mutation/produce             | TOPIC_PRODUCE   | mutation/request |
 | mutation/truncate-topic      | TOPIC_TRUNCATE  | mutation/request |
 | query/inspect-topic-data     | TOPIC_INSPECT   | query/request    |
+| mutation/reset-group-offsets | GROUP_EDIT      | mutation/request |
+| query/preview-group-offsets  | GROUP_EDIT      | query/request    |
+| mutation/delete-group        | GROUP_DELETE    | mutation/request |
+
+The consumer-group operations are built in ``topics/group_operations.py``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "mutation/produce": (actions.TOPIC_PRODUCE, MUTATION),
     "mutation/truncate-topic": (actions.TOPIC_TRUNCATE, MUTATION),
     "query/inspect-topic-data": (actions.TOPIC_INSPECT, QUERY),
+    "mutation/reset-group-offsets": (actions.GROUP_EDIT, MUTATION),
+    "query/preview-group-offsets": (actions.GROUP_EDIT, QUERY),
+    "mutation/delete-group": (actions.GROUP_DELETE, MUTATION),
 }
 
 
@@ -101,7 +109,10 @@ def _operation(
     checked: Checked,
     run: Callable[[Cluster], Any],
     sensitive_keys: set[str] | None = None,
+    *,
+    resource: list[str] | None = None,
 ) -> Operation:
+    """``resource`` defaults to the topic ``name``."""
     action, record_type = OPERATIONS[event]
 
     def execute() -> Any:
@@ -112,7 +123,7 @@ def _operation(
     return Operation(
         event=event,
         action=action,
-        resource=topic_resource(where.id, name),
+        resource=resource or topic_resource(where.id, name),
         request=request,
         execute=execute,
         type=record_type,

@@ -155,6 +155,10 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
     except OperationError as exc:
         return _page(request, "topic_detail.html", {**context, "error": exc.message}, exc.status)
     context.update(detail=detail, configs=[reads.config_row(c) for c in detail.configs])
+    try:
+        context["groups"] = reads.topic_groups(where.cluster, topic)
+    except OperationError as exc:
+        context["groups_error"] = exc.message
     return _page(request, "topic_detail.html", context)
 
 
