@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from kafka import KafkaAdminClient
 from kafka import errors as kerrors
@@ -73,11 +74,12 @@ class Group:
     members: tuple[Member, ...]
     offsets: tuple[PartitionLag, ...]
 
-    @property
+    # Computed once: the list page sorts by lag and shows both for every group.
+    @cached_property
     def topics(self) -> list[str]:
         return sorted({row.topic for row in self.offsets})
 
-    @property
+    @cached_property
     def lag(self) -> int:
         return sum(row.lag or 0 for row in self.offsets)
 
@@ -161,10 +163,10 @@ def _member(data: Mapping) -> Member:
 
 
 def _group(name: str, described: Mapping, committed: Mapping, ends: Mapping) -> Group:
-    offsets = sorted(
-        (PartitionLag(tp.topic, tp.partition, at, ends.get(tp)) for tp, at in committed.items()),
-        key=lambda row: (row.topic, row.partition),
-    )
+    offsets = [
+        PartitionLag(tp.topic, tp.partition, at, ends.get(tp))
+        for tp, at in sorted(committed.items())  # TopicPartition: (topic, partition)
+    ]
     return Group(
         group_id=name,
         state=described.get("group_state") or "Unknown",
