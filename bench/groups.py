@@ -146,45 +146,12 @@ def rows(m: dict) -> list[dict]:
     return out
 
 
-def _with_broker() -> list[dict]:
-    from django.conf import settings
+def main() -> list[dict]:
+    from bench.scratch import broker_cluster, scratch_database
 
-    from flex import tansu
-    from topics import kafka
-    from topics.models import primary_cluster
-
-    port = tansu.free_port()
-    process = tansu.start(port, cluster_id="flex-bench")
-    try:
-        settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{port}"
-        kafka.reset_clients()
-        cluster = primary_cluster()
-        kafka.describe_cluster(cluster)
-        cluster.refresh_from_db()
+    with scratch_database("bench_flex_groups"), broker_cluster() as cluster:
         _populate(cluster)
         return rows(measure(cluster))
-    finally:
-        kafka.reset_clients()
-        tansu.stop(process)
-
-
-def main() -> list[dict]:
-    from django.conf import settings
-    from django.db import connection
-
-    database = settings.DATABASES["default"]
-    saved_test = dict(database.get("TEST", {}))
-    if connection.vendor != "sqlite":
-        database["TEST"] = {
-            **saved_test,
-            "NAME": os.environ.get("FLEX_BENCH_DB", "bench_flex_groups"),
-        }
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        return _with_broker()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        database["TEST"] = saved_test
 
 
 if __name__ == "__main__":

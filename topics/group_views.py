@@ -16,7 +16,14 @@ from lib.errors import OperationError
 from topics import group_operations, group_validation, operations, reads
 from topics.forms import ConfirmGroupForm, GroupResetForm, bound
 from topics.operations import Target
-from topics.views import _known, _page, _post, _stand_in, authorized, handles_oversized
+from topics.views import (
+    _checked_post,
+    _known,
+    _page,
+    _stand_in,
+    authorized,
+    handles_oversized,
+)
 
 
 def _group_context(request: HttpRequest, where: Target, group: str) -> dict:
@@ -67,11 +74,8 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if request.method == "GET":
         form = GroupResetForm(initial={"topic": request.GET.get("topic", "")})
         return _page(request, "group_reset.html", {**context, "form": form})
-    data, too_big = _post(request)
-    checked = (
-        operations.refused(too_big)
-        if too_big
-        else group_validation.check_reset(data, group=group, page=True)
+    data, checked = _checked_post(
+        request, lambda posted: group_validation.check_reset(posted, group=group, page=True)
     )
     operation = group_operations.group_offsets_reset(where, group, checked, data)
     outcome = operations.run_request(request, operation, via="ui")
@@ -93,11 +97,8 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     context = _group_context(request, where, group)
     if request.method == "GET":
         return _page(request, "group_confirm.html", {**context, "form": ConfirmGroupForm()})
-    data, too_big = _post(request)
-    checked = (
-        operations.refused(too_big)
-        if too_big
-        else group_validation.check_delete(data, group=group, page=True)
+    data, checked = _checked_post(
+        request, lambda posted: group_validation.check_delete(posted, group=group, page=True)
     )
     operation = group_operations.group_delete(where, group, checked, data)
     outcome = operations.run_request(request, operation, via="ui")

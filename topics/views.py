@@ -66,6 +66,14 @@ def _post(request: HttpRequest) -> tuple[QueryDict, OperationError | None]:
     return request.POST, None
 
 
+def _checked_post(
+    request: HttpRequest, check: Callable[[QueryDict], validation.Checked]
+) -> tuple[QueryDict, validation.Checked]:
+    """The POST data and ``check``'s verdict on it; a body over the limit fails unread."""
+    data, too_big = _post(request)
+    return data, operations.refused(too_big) if too_big else check(data)
+
+
 def handles_oversized(view: Callable) -> Callable:
     """Mark a view that records its own refusal of a body over the upload limit."""
     view.handles_oversized = True

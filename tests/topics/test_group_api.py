@@ -4,42 +4,16 @@ applied, deletion, each call one audit record through the gate — denied ones i
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
-from tests.topics.groups import commit, committed, member, new_group, produce_each
+from tests.topics.groups import commit, committed, member, new_group
 from topics import kafka as kafka_client
 
 from .conftest import last_record
 
 BASE = "/api/clusters/flex-test/groups/"
 EDIT, DELETE = ["GROUP_EDIT"], ["GROUP_DELETE"]
-
-
-@pytest.fixture
-def api(personas) -> APIClient:
-    """Bob, authenticated by token."""
-    client = APIClient()
-    token = Token.objects.create(user=personas["bob"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def topic(cluster, make_topic) -> str:
-    """5 messages on partition 0, 3 on partition 1, one per batch."""
-    name = make_topic(partitions=2)
-    produce_each(cluster, name, {0: 5, 1: 3})
-    return name
-
-
-@pytest.fixture
-def group(cluster, topic) -> str:
-    """An empty group committed at 2 and 1: lag 3 + 2."""
-    name = new_group()
-    commit(cluster, name, {(topic, 0): 2, (topic, 1): 1})
-    return name
 
 
 def _reset(api, group, **body):

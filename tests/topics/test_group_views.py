@@ -3,11 +3,10 @@ a group's page, a topic's groups, the reset form (preview, then confirm) and del
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from audit.models import AuditRecord
-from tests.topics.groups import commit, committed, new_group, produce_each
+from tests.topics.groups import commit, committed, new_group
 from topics import kafka as kafka_client
 
 from .conftest import last_record
@@ -15,20 +14,6 @@ from .conftest import last_record
 
 def url(name: str, **kwargs) -> str:
     return reverse(name, kwargs={"cluster": "flex-test", **kwargs})
-
-
-@pytest.fixture
-def topic(cluster, make_topic) -> str:
-    name = make_topic(partitions=2)
-    produce_each(cluster, name, {0: 5, 1: 3})
-    return name
-
-
-@pytest.fixture
-def group(cluster, topic) -> str:
-    name = new_group()
-    commit(cluster, name, {(topic, 0): 2, (topic, 1): 1})
-    return name
 
 
 def test_the_list_shows_each_group_with_its_lag_and_links_it(client, bob, cluster, group, topic):

@@ -15,22 +15,6 @@ from topics import kafka as kafka_client
 from topics.kafka import ResetSpec
 
 
-@pytest.fixture
-def two_partitions(cluster, make_topic) -> str:
-    """5 messages on partition 0, 3 on partition 1."""
-    topic = make_topic(partitions=2)
-    produce_each(cluster, topic, {0: 5, 1: 3})
-    return topic
-
-
-@pytest.fixture
-def group(cluster, two_partitions) -> str:
-    """An empty group committed at 2 on partition 0 and 1 on partition 1."""
-    name = new_group()
-    commit(cluster, name, {(two_partitions, 0): 2, (two_partitions, 1): 1})
-    return name
-
-
 def _plan(cluster, group, topic, to, value=None, partitions=None) -> dict:
     spec = ResetSpec(topic, partitions, to, value)
     return {
@@ -49,9 +33,9 @@ def test_the_plain_client_still_fails_to_describe_groups_on_tansu(cluster, group
         plain.close()
 
 
-def test_it_describes_a_live_group_with_its_member(cluster, two_partitions):
+def test_it_describes_a_live_group_with_its_member(cluster, topic):
     name = new_group()
-    with member(cluster, name, two_partitions):
+    with member(cluster, name, topic):
         found = kafka_client.describe_group(cluster, name)
         assert found.state == "Stable"
         [one] = found.members
@@ -86,8 +70,8 @@ def test_an_unknown_group_is_unknown(cluster):
         kafka_client.describe_group(cluster, new_group("nobody"))
 
 
-def test_each_mode_plans_exactly_clamped_at_both_ends(cluster, group, two_partitions):
-    t = two_partitions
+def test_each_mode_plans_exactly_clamped_at_both_ends(cluster, group, topic):
+    t = topic
     assert _plan(cluster, group, t, "earliest") == {0: (2, 0), 1: (1, 0)}
     assert _plan(cluster, group, t, "latest") == {0: (2, 5), 1: (1, 3)}
     assert _plan(cluster, group, t, "offset", 4) == {0: (2, 4), 1: (1, 3)}
@@ -115,44 +99,44 @@ def test_a_time_plans_the_first_offset_appended_at_or_after_it(cluster, make_top
     assert _plan(cluster, name, topic, "timestamp", future) == {0: (1, 5)}
 
 
-def test_a_plan_names_real_partitions_of_a_real_topic(cluster, group, two_partitions):
+def test_a_plan_names_real_partitions_of_a_real_topic(cluster, group, topic):
     with pytest.raises(InvalidRequest, match="no partition 7"):
-        _plan(cluster, group, two_partitions, "earliest", partitions=(0, 7))
+        _plan(cluster, group, topic, "earliest", partitions=(0, 7))
     with pytest.raises(kafka_client.UnknownTopic):
-        _plan(cluster, group, two_partitions + "-missing", "earliest")
+        _plan(cluster, group, topic + "-missing", "earliest")
 
 
-def test_shifting_a_partition_without_a_committed_offset_is_refused(cluster, two_partitions):
+def test_shifting_a_partition_without_a_committed_offset_is_refused(cluster, topic):
     name = new_group()
-    commit(cluster, name, {(two_partitions, 0): 1})
+    commit(cluster, name, {(topic, 0): 1})
     with pytest.raises(InvalidRequest, match="no committed offset"):
-        _plan(cluster, name, two_partitions, "shift", 1)
-    assert _plan(cluster, name, two_partitions, "earliest") == {0: (1, 0), 1: (None, 0)}
+        _plan(cluster, name, topic, "shift", 1)
+    assert _plan(cluster, name, topic, "earliest") == {0: (1, 0), 1: (None, 0)}
 
 
-def test_an_applied_reset_is_where_the_next_consumer_reads_from(cluster, group, two_partitions):
-    spec = ResetSpec(two_partitions, (0,), "offset", 3)
+def test_an_applied_reset_is_where_the_next_consumer_reads_from(cluster, group, topic):
+    spec = ResetSpec(topic, (0,), "offset", 3)
     changes = kafka_client.reset_offsets(cluster, group, spec)
     assert [(c.partition, c.before, c.after) for c in changes] == [(0, 2, 3)]
-    assert committed(cluster, group) == {(two_partitions, 0): 3, (two_partitions, 1): 1}
-    with member(cluster, group, two_partitions) as consumer:
+    assert committed(cluster, group) == {(topic, 0): 3, (topic, 1): 1}
+    with member(cluster, group, topic) as consumer:
         got = sorted((r.partition, r.offset) for r in read(consumer, 4))
     assert got == [(0, 3), (0, 4), (1, 1), (1, 2)]
 
 
-def test_an_active_group_is_refused_a_reset_and_a_deletion(cluster, group, two_partitions):
-    with member(cluster, group, two_partitions):
-        spec = ResetSpec(two_partitions, None, "earliest", None)
+def test_an_active_group_is_refused_a_reset_and_a_deletion(cluster, group, topic):
+    with member(cluster, group, topic):
+        spec = ResetSpec(topic, None, "earliest", None)
         with pytest.raises(kafka_client.GroupActive):
             kafka_client.plan_reset(cluster, group, spec)
         with pytest.raises(kafka_client.GroupActive):
             kafka_client.reset_offsets(cluster, group, spec)
         with pytest.raises(kafka_client.GroupActive):
             kafka_client.delete_group(cluster, group)
-    assert committed(cluster, group) == {(two_partitions, 0): 2, (two_partitions, 1): 1}
+    assert committed(cluster, group) == {(topic, 0): 2, (topic, 1): 1}
 
 
-def test_deleting_an_empty_group_removes_it_and_answers_its_offsets(cluster, group, two_partitions):
+def test_deleting_an_empty_group_removes_it_and_answers_its_offsets(cluster, group, topic):
     changes = kafka_client.delete_group(cluster, group)
     assert [(c.partition, c.before, c.after) for c in changes] == [(0, 2, None), (1, 1, None)]
     assert group not in {g.group_id for g in kafka_client.list_groups(cluster)}
