@@ -6,12 +6,14 @@ class TopicsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import staging, transports
-        from topics import audit_sink, operations
+        from topics import audit_sink, group_operations, operations
 
         # The audit topic is a sink behind the Kafka seam; audit names clusters through us.
         transports.register(audit_sink.KafkaTransport)
         transports.set_cluster_labeller(audit_sink.cluster_name)
 
-        # Topic mutations can be staged for approval: built again from their stored input.
+        # Topic and group changes can be staged for approval: built again from stored input.
         for event in operations.STAGEABLE:
             staging.register(event, operations.rebuild)
+        for event in group_operations.STAGEABLE:
+            staging.register(event, group_operations.rebuild)

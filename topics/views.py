@@ -70,6 +70,14 @@ def _post(request: HttpRequest) -> tuple[QueryDict, OperationError | None]:
     return request.POST, None
 
 
+def _checked_post(
+    request: HttpRequest, check: Callable[[QueryDict], validation.Checked]
+) -> tuple[QueryDict, validation.Checked]:
+    """The POST data and ``check``'s verdict on it; a body over the limit fails unread."""
+    data, too_big = _post(request)
+    return data, operations.refused(too_big) if too_big else check(data)
+
+
 def handles_oversized(view: Callable) -> Callable:
     """Mark a view that records its own refusal of a body over the upload limit."""
     view.handles_oversized = True
@@ -173,6 +181,10 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
     except OperationError as exc:
         return _page(request, "topic_detail.html", {**context, "error": exc.message}, exc.status)
     context.update(detail=detail, configs=[reads.config_row(c) for c in detail.configs])
+    try:
+        context["groups"] = reads.topic_groups(where.cluster, topic)
+    except OperationError as exc:
+        context["groups_error"] = exc.message
     return _page(request, "topic_detail.html", context)
 
 

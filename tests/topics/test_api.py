@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
@@ -16,15 +15,6 @@ from topics.models import Cluster
 from .conftest import last_record, topic_names
 
 BASE = "/api/clusters/flex-test/topics/"
-
-
-@pytest.fixture
-def api(personas) -> APIClient:
-    """Bob, authenticated by token."""
-    client = APIClient()
-    token = Token.objects.create(user=personas["bob"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def test_it_lists_topics_with_estimates(api, cluster, make_topic):
