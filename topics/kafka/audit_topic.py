@@ -5,9 +5,12 @@ connection settings (TLS, SASL) like every other client (``topics/audit_sink.py`
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
 from kafka.admin import ConfigResource
 
@@ -82,3 +85,35 @@ def _correct_audit_configs(admin_client: KafkaAdminClient, name: str, wanted: di
             incremental=True,
             raise_on_unknown=False,
         )
+
+
+READ_IDLE_SECONDS = 30.0  # give up reading the topic back when nothing arrives for this long
+
+
+def read_audit_topic(cluster: Cluster, name: str) -> Iterator[Any]:
+    """Every record on topic ``name`` from each partition's start to its end as of now
+    (kafka-python's ConsumerRecord), read without a consumer group."""
+    consumer = KafkaConsumer(
+        **{**client_options(cluster), "client_id": AUDIT_CLIENT_ID},
+        group_id=None,
+        enable_auto_commit=False,
+        allow_auto_create_topics=False,
+        fetch_max_wait_ms=100,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(name) or set()
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        pending = {tp for tp in tps if consumer.position(tp) < ends[tp]}
+        quiet_since = time.monotonic()
+        while pending:
+            if time.monotonic() - quiet_since > READ_IDLE_SECONDS:
+                raise kerrors.KafkaTimeoutError(f"reading {name} stalled at {pending}")
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                quiet_since = time.monotonic()
+                yield from (r for r in records if r.offset < ends[tp])
+            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
+    finally:
+        consumer.close(autocommit=False)
