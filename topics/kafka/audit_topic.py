@@ -87,12 +87,15 @@ def _correct_audit_configs(admin_client: KafkaAdminClient, name: str, wanted: di
         )
 
 
-READ_IDLE_SECONDS = 30.0  # give up reading the topic back when nothing arrives for this long
+READ_STALL_SECONDS = 30.0  # give up when the end offsets are not reached for this long
+READ_QUIET_MS = 1000  # then read on until the topic stays quiet for this long
 
 
 def read_audit_topic(cluster: Cluster, name: str) -> Iterator[Any]:
-    """Every record on topic ``name`` from each partition's start to its end as of now
-    (kafka-python's ConsumerRecord), read without a consumer group."""
+    """Every record on topic ``name`` from each partition's start (kafka-python's
+    ConsumerRecord), read without a consumer group: past the end offsets of the moment,
+    until nothing more arrives for a second (some brokers report a batch's end offset
+    short, so the end offsets alone may stop early)."""
     consumer = KafkaConsumer(
         **{**client_options(cluster), "client_id": AUDIT_CLIENT_ID},
         group_id=None,
@@ -101,19 +104,21 @@ def read_audit_topic(cluster: Cluster, name: str) -> Iterator[Any]:
         fetch_max_wait_ms=100,
     )
     try:
-        partitions = consumer.partitions_for_topic(name) or set()
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         ends = consumer.end_offsets(tps)
-        pending = {tp for tp in tps if consumer.position(tp) < ends[tp]}
-        quiet_since = time.monotonic()
-        while pending:
-            if time.monotonic() - quiet_since > READ_IDLE_SECONDS:
-                raise kerrors.KafkaTimeoutError(f"reading {name} stalled at {pending}")
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                quiet_since = time.monotonic()
-                yield from (r for r in records if r.offset < ends[tp])
-            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
+        last_record = time.monotonic()
+        while True:
+            behind = any(consumer.position(tp) < ends[tp] for tp in tps)
+            batches = consumer.poll(timeout_ms=500 if behind else READ_QUIET_MS)
+            for records in batches.values():
+                yield from records
+            if batches:
+                last_record = time.monotonic()
+            elif not behind:
+                return
+            elif time.monotonic() - last_record > READ_STALL_SECONDS:
+                raise kerrors.KafkaTimeoutError(f"reading {name} stalled before its end")
     finally:
         consumer.close(autocommit=False)
