@@ -189,7 +189,7 @@ def test_the_cloudevents_format_is_a_structured_cloudevent(policies, hook, setti
     for request in posted(hook, "cloudevents", settings):
         event = request.json()
         record = AuditRecord.objects.get(pk=request.headers["x-flex-audit-id"])
-        assert CLOUDEVENTS_REQUIRED <= set(event)
+        assert set(event) >= CLOUDEVENTS_REQUIRED
         assert all(isinstance(event[k], str) and event[k] for k in CLOUDEVENTS_REQUIRED)
         assert event["specversion"] == "1.0" and event["id"] == str(record.pk)
         assert re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+", event["source"])
@@ -204,7 +204,7 @@ def test_the_ocsf_format_is_an_api_activity(policies, hook, settings):
     for request in posted(hook, "ocsf", settings):
         event = request.json()
         record = AuditRecord.objects.get(pk=request.headers["x-flex-audit-id"])
-        assert OCSF_BASE_REQUIRED | OCSF_API_ACTIVITY_REQUIRED <= set(event)
+        assert set(event) >= OCSF_BASE_REQUIRED | OCSF_API_ACTIVITY_REQUIRED
         assert {"product", "version"} <= set(event["metadata"])
         assert event["metadata"]["product"]["vendor_name"]
         assert event["class_uid"] == 6003 and event["category_uid"] == 6
