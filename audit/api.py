@@ -170,7 +170,7 @@ class AuditKeys(AuditAPIView):
 
 
 def _seq(raw: str | None, name: str) -> int:
-    if not raw or not raw.isdigit() or int(raw) < 1:
+    if not raw or not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise InvalidFilter({name: ["Use a checkpoint number (1, 2, …)."]})
     return int(raw)
 

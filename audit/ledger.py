@@ -165,10 +165,12 @@ def checkpoint(*, budget: float = BUDGET) -> Checkpoint | None:
     with transaction.atomic():
         if not _lock():
             return None
-        return _sign_checkpoint(tree_size())
+        return sign_checkpoint(tree_size())
 
 
-def _sign_checkpoint(size: int) -> Checkpoint | None:
+def sign_checkpoint(size: int) -> Checkpoint | None:
+    """Sign, store and record a checkpoint of the first ``size`` leaves, unless the last
+    one covers them already or only checkpoints were sealed since."""
     last = Checkpoint.objects.order_by("-seq").first()
     if size == 0 or (last and (last.records >= size or not _news(last.records, size))):
         return None

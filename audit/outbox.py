@@ -146,10 +146,11 @@ def drain(sink: str, *, deadline: float) -> int:
     if transport_cls is None or not transport_cls.enabled():
         return 0
     transport, size = transport_cls(), transport_cls.batch_size
-    items, total = _reconnecting(claim, sink, size), 0
+    items, total = _prepared(transport, _reconnecting(claim, sink, size)), 0
     while items:
         finish = _begin(transport, items)
         following = _reconnecting(claim, sink, size) if time.monotonic() < deadline else []
+        _prepared(transport, following)
         attempts = _finish(finish, items)
         _reconnecting(settle, sink, items, attempts)
         total += len(items)
@@ -172,6 +173,14 @@ def _reconnecting(step: Callable[..., T], *args) -> T:
         log.warning("audit: the database connection dropped during a drain; reconnecting")
         connection.close()
         return step(*args)
+
+
+def _prepared(transport, items: list[Item]) -> list[Item]:
+    try:
+        transport.prepare(items)
+    except Exception:  # preparing is an optimisation: begin() does the work then
+        log.exception("preparing audit records for %s failed", transport.name)
+    return items
 
 
 def _begin(transport, items: list[Item]) -> Callable[[], list[Attempt]]:

@@ -61,15 +61,16 @@ class Signer:
         return base64.b64encode(self.key.sign(data)).decode()
 
     def sign_all(self, values: Sequence[bytes]) -> Iterator[str]:
-        """Signatures of ``values`` in order, computed ahead on a thread of their own.
+        """Signatures of ``values`` in order, made from now on by a thread of their own.
 
-        OpenSSL signs without holding the GIL, so while the caller uses the first
-        signatures (producing to Kafka) the next ones are made on the other core.
+        OpenSSL signs without holding the GIL: while the caller does other work (a batch
+        on its way to Kafka, producing the first messages) they are made on the other core.
         """
-        chunks = [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
-        futures = [_pool().submit(self._sign_chunk, chunk) for chunk in chunks]
-        for future in futures:
-            yield from future.result()
+        futures = [
+            _pool().submit(self._sign_chunk, values[i : i + CHUNK])
+            for i in range(0, len(values), CHUNK)
+        ]
+        return (signature for future in futures for signature in future.result())
 
     def _sign_chunk(self, chunk: Sequence[bytes]) -> list[str]:
         return [self.sign(value) for value in chunk]

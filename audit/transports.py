@@ -86,6 +86,10 @@ class Transport:
     def wants(cls, record_type: str) -> bool:
         return True
 
+    def prepare(self, items: list[Item]) -> None:
+        """Called as soon as ``items`` are claimed, while the batch before them may still be
+        on its way: a sink may start work for them here (the topic signs them ahead)."""
+
     def begin(self, items: list[Item]) -> Callable[[], list[Attempt]]:
         """Start delivering; the returned function finishes and reports the attempts.
 

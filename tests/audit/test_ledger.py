@@ -320,7 +320,10 @@ def test_a_record_newer_than_the_checkpoint_has_no_proof_yet(personas, policies)
     seal_all()
     newer = reader.get(f"/api/audit/{late.pk}/proof")
     assert newer.status_code == 409 and "newer than checkpoint #1" in newer.json()["detail"]
-    assert reader.get(f"/api/audit/{late.pk}/proof?checkpoint=x").status_code == 400
+    for bad in ("x", "0", "-1", "²", "1.5"):
+        answer = reader.get(f"/api/audit/{late.pk}/proof", {"checkpoint": bad})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_filter"
+    assert reader.get(f"/api/audit/{late.pk}/proof?checkpoint=7").status_code == 409
 
 
 def test_the_record_page_says_signature_valid_and_which_checkpoint(personas, policies):

@@ -140,6 +140,17 @@ def test_records_signed_before_a_key_rotation_still_verify(
     assert keys[old] is not None and keys[signing.current_signer().key_id] is None
 
 
+def test_without_a_signing_key_nothing_is_published_unsigned(policies, topic, settings):
+    settings.DEBUG, settings.FLEX_AUDIT_SIGNING_KEY_FILE = False, ""
+    (record,) = act(1)
+
+    scheduling.run("kafka")
+
+    row = Delivery.objects.get(record=record, sink="kafka")
+    assert row.status == Delivery.PENDING and row.attempts == 1
+    assert "cannot sign audit records: FLEX_AUDIT_SIGNING_KEY_FILE is not set" in row.last_error
+
+
 # The webhook's formats -------------------------------------------------------------------
 
 CLOUDEVENTS_REQUIRED = {"specversion", "id", "source", "type"}  # CloudEvents 1.0, §3.1
