@@ -19,6 +19,7 @@ since are named.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -266,12 +267,20 @@ def record_proof(record: AuditRecord, *, checkpoint_seq: int | None = None) -> d
         "key_id": None,
         "signature": None,
     }
+    answer.update(_signature_of(record, value))
+    return answer
+
+
+def _signature_of(record: AuditRecord, value: str) -> dict:
+    """The signature the record was published with: the one made when it was written, or
+    (older records, signed as they were sent) the same made again: Ed25519 is deterministic."""
+    if record.signature and hashlib.sha256(value.encode()).hexdigest() == record.signed_sha256:
+        return {"key_id": record.key_id, "signature": record.signature}
     try:
         signer = current_signer()
-        answer.update(key_id=signer.key_id, signature=signer.sign(value.encode()))
     except SigningKeyError:
-        pass
-    return answer
+        return {}
+    return {"key_id": signer.key_id, "signature": signer.sign(value.encode())}
 
 
 def consistency(old: Checkpoint, new: Checkpoint) -> dict:

@@ -53,7 +53,8 @@ class AuditRecord(models.Model):
 
     The indexed columns are snapshots taken from the document for filtering; the
     document is the record as published to the audit topic and sinks. ``mac`` is a
-    keyed hash of the row written with it, so a row Flex did not write is recognised.
+    keyed hash of the row written with it, so a row Flex did not write is recognised;
+    ``signature`` is what consumers check the published document with.
     """
 
     SUCCEEDED, FAILED, DENIED = "succeeded", "failed", "denied"
@@ -72,6 +73,11 @@ class AuditRecord(models.Model):
     resource_name = models.CharField(max_length=300, blank=True)
     document = models.JSONField()
     mac = models.CharField(max_length=64, blank=True, editable=False)
+    # Signed as written (audit/published.py): the Ed25519 signature of the text published,
+    # the signing key's id and the SHA-256 of that text; empty when no key was at hand.
+    signature = models.CharField(max_length=100, blank=True, default="", db_default="")
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
+    signed_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-ts", "-id"]

@@ -5,8 +5,8 @@ on and none set, one is generated once under ``var/``. A key is named by its id,
 16 hex digits of SHA-256 of the raw 32-byte public key. Each public key Flex signs with is
 kept in ``SigningKey`` (``GET /api/audit/keys``, ``manage.py audit_keys``); when another
 key takes over, the old one is marked retired and stays listed, so what it signed still
-verifies. Ed25519 signatures are deterministic: the same bytes under the same key always
-give the same signature, so the record page can show the one a consumer received.
+verifies. The gate signs each record as it writes it (``sign_draft``, over the text the
+sinks will publish: ``audit/published.py``); the sinks sign whatever they send that was not.
 Checking signatures is ``audit/verify.py``'s (it runs without Django).
 """
 
@@ -17,9 +17,7 @@ import contextlib
 import functools
 import hashlib
 import os
-import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +28,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import SigningKey
+from audit.published import NotWritable, jsonb_text
 
 ALG = "Ed25519"
 DEV_KEY_NAME = "audit_signing_key.pem"
-CHUNK = 50  # records signed per task of the signing thread
+REGISTER_EVERY = 30.0  # seconds a process trusts that its key is listed before checking
 
 
 class SigningKeyError(Exception):
@@ -60,33 +59,12 @@ class Signer:
         """The signature of ``data``, base64."""
         return base64.b64encode(self.key.sign(data)).decode()
 
-    def sign_all(self, values: Sequence[bytes]) -> Iterator[str]:
-        """Signatures of ``values`` in order, made from now on by a thread of their own.
-
-        OpenSSL signs without holding the GIL: while the caller does other work (a batch
-        on its way to Kafka, producing the first messages) they are made on the other core.
-        """
-        futures = [
-            _pool().submit(self._sign_chunk, values[i : i + CHUNK])
-            for i in range(0, len(values), CHUNK)
-        ]
-        return (signature for future in futures for signature in future.result())
-
-    def _sign_chunk(self, chunk: Sequence[bytes]) -> list[str]:
-        return [self.sign(value) for value in chunk]
-
-
-_pool_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One signing thread per process (a forked worker makes its own)."""
-    with _pool_lock:
-        pool = _pools.get(os.getpid())
-        if pool is None:
-            pool = _pools[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="audit-sign")
-        return pool
+    def sign_record(self, record, text: str) -> None:
+        """Sign ``record`` as published (``text``): its signature, key id and text digest."""
+        data = text.encode()
+        record.signature = self.sign(data)
+        record.key_id = self.key_id
+        record.signed_sha256 = hashlib.sha256(data).hexdigest()
 
 
 def key_path() -> Path:
@@ -137,15 +115,39 @@ def _load(path: str, mtime_ns: int, size: int) -> Signer:
     return Signer(key, public_raw, key_id_for(public_raw))
 
 
-def current_signer() -> Signer:
-    """The key Flex signs with now (generated first when DEBUG allows), its public key listed."""
+def signer_now() -> Signer:
+    """The key Flex signs with now (generated first when DEBUG allows and there is none)."""
     path = key_path()
     if not settings.FLEX_AUDIT_SIGNING_KEY_FILE and not path.exists():
         with contextlib.suppress(FileExistsError):  # another process made it first
             generate_key_file(path)
-    signer = load_signer(path)
-    register(signer)
+    return load_signer(path)
+
+
+def current_signer(*, listed: bool = False) -> Signer:
+    """``signer_now()``, its public key listed: checked every ``REGISTER_EVERY`` seconds a
+    process (at once when ``listed``). Whatever publishes signatures calls it."""
+    signer = signer_now()
+    if listed or time.monotonic() - _listed.get(signer.key_id, -REGISTER_EVERY) >= REGISTER_EVERY:
+        register(signer)
+        _listed[signer.key_id] = time.monotonic()
     return signer
+
+
+_listed: dict[str, float] = {}  # key id -> when this process last saw it listed
+
+
+def forget_listed() -> None:
+    """Check again at the next signature that the key is listed (a test rolled it back)."""
+    _listed.clear()
+
+
+def sign_draft(record) -> None:
+    """Sign a record about to be written, over the text the sinks will publish; left
+    unsigned (the sink signs it then) when that cannot be done now. No query on the
+    request path: the sinks list the key as they publish (``current_signer``)."""
+    with contextlib.suppress(SigningKeyError, NotWritable):
+        signer_now().sign_record(record, jsonb_text(record.document))
 
 
 def register(signer: Signer) -> None:
@@ -178,7 +180,7 @@ def key_json(key: SigningKey) -> dict:
 def keys_json() -> dict:
     """Every public key Flex signed with, current first: ``{"keys": [...]}``."""
     with contextlib.suppress(SigningKeyError):  # none to sign with now: listed ones verify
-        current_signer()
+        current_signer(listed=True)
     keys = sorted(SigningKey.objects.all(), key=lambda k: (k.retired is not None, k.created))
     return {"keys": [key_json(k) for k in keys]}
 

@@ -260,6 +260,14 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_signing_keys() -> None:
+    """A key listed in a rolled-back test is not listed in the next one: check again."""
+    from audit import signing
+
+    signing.forget_listed()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_policies() -> Iterator[None]:
     """Each test decides on its own policies: a rolled-back test's compiled policies must
     not linger in this process's cache for the next one."""

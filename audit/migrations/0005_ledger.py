@@ -1,4 +1,5 @@
-"""The verifiable ledger: signing keys, the Merkle tree's nodes and signed checkpoints.
+"""The verifiable ledger: signing keys, the Merkle tree's nodes, signed checkpoints, and
+each record's signature as written (existing records get none: the sink signs them).
 
 Checkpoints and tree nodes are append-only like records and seals (the trigger function
 of 0003); signing keys are not: rotation marks the old one retired.
@@ -71,6 +72,21 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['created'],
             },
+        ),
+        migrations.AddField(
+            model_name='auditrecord',
+            name='signature',
+            field=models.CharField(blank=True, db_default='', default='', max_length=100),
+        ),
+        migrations.AddField(
+            model_name='auditrecord',
+            name='key_id',
+            field=models.CharField(blank=True, db_default='', default='', max_length=16),
+        ),
+        migrations.AddField(
+            model_name='auditrecord',
+            name='signed_sha256',
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
         ),
         migrations.RunPython(forwards, backwards),
     ]

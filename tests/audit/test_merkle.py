@@ -41,6 +41,7 @@ def subproof(m: int, leaves: list[bytes], complete: bool) -> list[bytes]:
 
 
 LEAVES = [merkle.leaf_hash(f"record {i}".encode()) for i in range(40)]
+OTHER = merkle.leaf_hash(b"a record not in the tree")
 
 
 def stored(leaves: list[bytes]):
@@ -71,8 +72,10 @@ def test_roots_and_inclusion_proofs_match_the_rfc(size):
         proof = merkle.inclusion_proof(index, size, nodes)
         assert proof == path(index, leaves)
         assert merkle.verify_inclusion(index, size, leaves[index], proof, root)
-        assert not merkle.verify_inclusion(index, size, LEAVES[-1], proof, root)
-        assert not merkle.verify_inclusion(index, size + 1, leaves[index], proof, root)
+        assert not merkle.verify_inclusion(index, size, OTHER, proof, root)
+        if size > 1:  # the leaf at another place does not verify
+            assert not merkle.verify_inclusion((index + 1) % size, size, leaves[index], proof, root)
+        assert not merkle.verify_inclusion(index, size, leaves[index], proof[:-1] or [root], root)
 
 
 @pytest.mark.parametrize("new", range(2, 41))
@@ -82,7 +85,7 @@ def test_consistency_proofs_match_the_rfc(new):
         proof = merkle.consistency_proof(old, new, nodes)
         assert proof == subproof(old, leaves, True)
         assert merkle.verify_consistency(old, new, mth(leaves[:old]), mth(leaves), proof)
-        rewritten = [LEAVES[-1], *leaves[1:old]]
+        rewritten = [OTHER, *leaves[1:old]]
         assert not merkle.verify_consistency(old, new, mth(rewritten), mth(leaves), proof)
 
 
