@@ -192,6 +192,7 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
         "topic": topic,
         "backend": "github-enterprise",
         "record_id": record.id,
+        "seq": 1,  # a checkpoint number
     }
     try:
         from social_django.models import UserSocialAuth
