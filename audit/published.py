@@ -12,6 +12,7 @@ write as PostgreSQL does): what it publishes is always signed over the bytes it 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r"}
@@ -48,7 +49,40 @@ def _key(key: object) -> str:
 
 
 def jsonb_text(value: object) -> str:
-    """``value`` as PostgreSQL writes it back as text once stored as jsonb."""
+    """``value`` as PostgreSQL writes it back as text once stored as jsonb.
+
+    Python's C JSON encoder escapes strings as PostgreSQL does (``ensure_ascii`` off):
+    with the keys put in jsonb's order it writes the text, unless a float would need
+    jsonb's exponent-free form; then the text is written here, value by value.
+    """
+    try:
+        return json.dumps(_ordered(value), ensure_ascii=False, separators=(", ", ": "))
+    except _Exponent:
+        return _text(value)
+
+
+class _Exponent(Exception):
+    """A float Python writes with an exponent (1e-07), which jsonb writes without."""
+
+
+def _ordered(value: object) -> object:
+    """``value`` with every object's keys in jsonb's order; _Exponent where it cannot be."""
+    if isinstance(value, dict):
+        items = {_key(k): v for k, v in value.items()}
+        ordered = sorted(items, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _ordered(items[k]) for k in ordered}
+    if isinstance(value, list | tuple):
+        return [_ordered(item) for item in value]
+    if isinstance(value, float) and not isinstance(value, bool):
+        text = _number(value)
+        if text != repr(value):
+            raise _Exponent
+    elif not (value is None or isinstance(value, str | int)):
+        raise NotWritable(f"a value of type {type(value).__name__}")
+    return value
+
+
+def _text(value: object) -> str:
     if isinstance(value, str):
         return _string(value)
     if value is None or isinstance(value, bool):
@@ -56,9 +90,9 @@ def jsonb_text(value: object) -> str:
     if isinstance(value, int | float):
         return _number(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(jsonb_text(item) for item in value) + "]"
+        return "[" + ", ".join(_text(item) for item in value) + "]"
     if isinstance(value, dict):
         items = {_key(k): v for k, v in value.items()}
         ordered = sorted(items, key=lambda k: (len(k.encode()), k.encode()))
-        return "{" + ", ".join(f"{_string(k)}: {jsonb_text(items[k])}" for k in ordered) + "}"
+        return "{" + ", ".join(f"{_string(k)}: {_text(items[k])}" for k in ordered) + "}"
     raise NotWritable(f"a value of type {type(value).__name__}")
