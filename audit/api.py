@@ -1,4 +1,7 @@
-"""The audit API: ``GET /api/audit/`` (filters, cursor pages) and ``GET /api/audit/<id>/``.
+"""The audit API: ``GET /api/audit/`` (filters, cursor pages), ``GET /api/audit/<id>/``, and
+the ledger: ``GET /api/audit/keys`` (no sign-in), ``GET /api/audit/<id>/proof``,
+``GET /api/audit/checkpoints/latest``, ``…/checkpoints/<seq>`` and
+``…/checkpoints/consistency?from=&to=``.
 
 Who sees what:
 - admins and auditors list every record; ``?mine=1`` narrows anyone's list to their own;
@@ -17,13 +20,14 @@ from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from rest_framework import exceptions
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from audit import queries
-from audit.models import AuditRecord
+from audit import ledger, queries, signing
+from audit.models import AuditRecord, Checkpoint
 from audit.views import chain_state, delivery_state, records_for_user
 from rbac.door import can_read_audit_log
 
@@ -116,22 +120,28 @@ def _jsonable(value: object) -> object:
     return json.loads(json.dumps(value, default=str))
 
 
+def _record_for(request: Request, record_id: str) -> AuditRecord:
+    """The record, if this user may read it; else 404, as for an id that does not exist."""
+    try:
+        key = uuid.UUID(record_id)
+    except ValueError:
+        raise exceptions.NotFound("No such audit record.") from None
+    scope = (
+        AuditRecord.objects.all()
+        if can_read_audit_log(request.user)
+        else records_for_user(request.user)
+    )
+    record = scope.filter(id=key).first()
+    if record is None:
+        raise exceptions.NotFound("No such audit record.")
+    return record
+
+
 class AuditRecordDetail(AuditAPIView):
     """One record with its delivery and chain state; 404 for someone else's record."""
 
     def get(self, request: Request, record_id: str) -> Response:
-        try:
-            key = uuid.UUID(record_id)
-        except ValueError:
-            raise exceptions.NotFound("No such audit record.") from None
-        scope = (
-            AuditRecord.objects.all()
-            if can_read_audit_log(request.user)
-            else records_for_user(request.user)
-        )
-        record = scope.filter(id=key).first()
-        if record is None:
-            raise exceptions.NotFound("No such audit record.")
+        record = _record_for(request, record_id)
         return Response(
             {
                 **record_json(record),
@@ -139,3 +149,65 @@ class AuditRecordDetail(AuditAPIView):
                 "chain": _jsonable(chain_state(record)),
             }
         )
+
+
+# The ledger -----------------------------------------------------------------------------
+
+
+class ProofUnavailable(exceptions.APIException):
+    status_code = 409
+    default_code = "proof_unavailable"
+
+
+class AuditKeys(AuditAPIView):
+    """The public keys records and checkpoints are signed with: open to anyone."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response(signing.keys_json())
+
+
+def _seq(raw: str | None, name: str) -> int:
+    if not raw or not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise InvalidFilter({name: ["Use a checkpoint number (1, 2, …)."]})
+    return int(raw)
+
+
+def _checkpoint(seq: int | None) -> Checkpoint:
+    found = ledger.checkpoint_by(seq) if seq is None or seq < 2**63 else None
+    if found is None:
+        raise exceptions.NotFound("No checkpoint yet." if seq is None else "No such checkpoint.")
+    return found
+
+
+class CheckpointDetail(AuditAPIView):
+    """A signed checkpoint: the newest (``latest``) or number ``seq``."""
+
+    def get(self, request: Request, seq: int | None = None) -> Response:
+        return Response(ledger.checkpoint_json(_checkpoint(seq)))
+
+
+class CheckpointConsistency(AuditAPIView):
+    """RFC 6962 consistency proof between checkpoints ``from`` and ``to``."""
+
+    def get(self, request: Request) -> Response:
+        old = _checkpoint(_seq(request.query_params.get("from"), "from"))
+        new = _checkpoint(_seq(request.query_params.get("to"), "to"))
+        if old.records > new.records:
+            raise InvalidFilter({"from": ["Use a checkpoint no newer than to."]})
+        return Response(ledger.consistency(old, new))
+
+
+class AuditRecordProof(AuditAPIView):
+    """The record's inclusion proof against the newest checkpoint (or ``?checkpoint=``)."""
+
+    def get(self, request: Request, record_id: str) -> Response:
+        record = _record_for(request, record_id)
+        raw = request.query_params.get("checkpoint")
+        seq = _seq(raw, "checkpoint") if raw is not None else None
+        try:
+            return Response(ledger.record_proof(record, checkpoint_seq=seq))
+        except ledger.ProofUnavailable as exc:
+            raise ProofUnavailable(str(exc)) from None

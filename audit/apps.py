@@ -13,3 +13,15 @@ class AuditConfig(AppConfig):
         )
 
         admin_audit.install()  # users, groups, tokens, identities: audited in admin
+        _schedule_checkpoints()
+
+
+def _schedule_checkpoints() -> None:
+    """Checkpoints follow sealing by FLEX_AUDIT_CHECKPOINT_SECONDS (beat runs them too)."""
+    from django.conf import settings
+
+    from audit import ledger, scheduling
+
+    scheduling.after_sealing(
+        ledger.JOB, ledger.checkpoint, lambda: settings.FLEX_AUDIT_CHECKPOINT_SECONDS
+    )

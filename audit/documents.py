@@ -1,4 +1,5 @@
-"""Building an audit record: the draft document, redaction, the indexed columns and the MAC.
+"""Building an audit record: the draft document, redaction, the indexed columns, the MAC and
+the signature of the text it will be published as.
 
 Nothing here touches the database: ``draft`` turns what happened (an ``Event``) into the
 row the store will write, with the sinks it is queued for.
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from audit import chain
+from audit import chain, signing
 from audit.models import AuditRecord, uuid7
 from audit.outbox import outbox_for
 from audit.records import clean_text, redact, scrub
@@ -75,6 +76,7 @@ def draft(event: Event) -> Draft:
         document=document,
     )
     record.mac = chain.record_mac(record)
+    signing.sign_draft(record)
     return Draft(record, outbox_for(record.type))
 
 

@@ -10,6 +10,8 @@ Each table has one job:
 - ``PendingSeal``: the sealer's queue. One row per record not sealed yet, written in the
   record's transaction, deleted when the record is sealed (or kept, marked, if refused).
 - ``AuditSeal`` and ``AuditAnchor``: the tamper-evident chain (see ``audit/chain.py``).
+- ``SigningKey``, ``MerkleNode`` and ``Checkpoint``: the verifiable ledger anyone can check
+  with public keys (see ``audit/signing.py`` and ``audit/ledger.py``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class AuditRecord(models.Model):
 
     The indexed columns are snapshots taken from the document for filtering; the
     document is the record as published to the audit topic and sinks. ``mac`` is a
-    keyed hash of the row written with it, so a row Flex did not write is recognised.
+    keyed hash of the row written with it, so a row Flex did not write is recognised;
+    ``signature`` is what consumers check the published document with.
     """
 
     SUCCEEDED, FAILED, DENIED, STAGED = "succeeded", "failed", "denied", "staged"
@@ -75,6 +78,11 @@ class AuditRecord(models.Model):
     resource_name = models.CharField(max_length=300, blank=True)
     document = models.JSONField()
     mac = models.CharField(max_length=64, blank=True, editable=False)
+    # Signed as written (audit/published.py): the Ed25519 signature of the text published,
+    # the signing key's id and the SHA-256 of that text; empty when no key was at hand.
+    signature = models.CharField(max_length=100, blank=True, default="", db_default="")
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
+    signed_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-ts", "-id"]
@@ -218,3 +226,62 @@ class AuditAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"purged through #{self.purged_through_seq}"
+
+
+class SigningKey(models.Model):
+    """A public key records and checkpoints were signed with (Ed25519).
+
+    Listed at ``GET /api/audit/keys`` so consumers verify signatures without trusting Flex;
+    a key replaced by another is kept, with ``retired`` set, so what it signed still verifies.
+    """
+
+    id = models.CharField(max_length=16, primary_key=True)  # sha256(raw public key)[:16] hex
+    alg = models.CharField(max_length=20, default="Ed25519")
+    public_key = models.CharField(max_length=64)  # base64 of the raw 32 bytes
+    created = models.DateTimeField()
+    retired = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.alg} {self.id}{' (retired)' if self.retired else ''}"
+
+
+class MerkleNode(models.Model):
+    """A perfect subtree of the Merkle tree over sealed records (RFC 6962 hashing).
+
+    ``level`` 0 holds leaf hashes (``position`` = seal number - 1); the node at
+    (``level``, ``position``) covers leaves ``position * 2**level`` to
+    ``(position + 1) * 2**level - 1``. Written as the tree grows, never changed: a proof
+    reads O(log n) of them.
+    """
+
+    pk = models.CompositePrimaryKey("level", "position")
+    level = models.SmallIntegerField()
+    position = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"level {self.level} #{self.position}"
+
+
+class Checkpoint(models.Model):
+    """A signed tree head: the first ``records`` sealed records have Merkle root ``root``,
+    and the chain's hash at seal ``records`` is ``head``. Published to the audit topic as
+    an ``audit/checkpoint`` record (``record_id``); never changed."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    records = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+    head = models.CharField(max_length=64)
+    ts = models.BigIntegerField()  # milliseconds since the epoch, as records' ts
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+    record_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}: {self.records} records"

@@ -107,9 +107,11 @@ def claim(sink: str, limit: int) -> list[Item]:
         rows.filter(record_id__in=ids)
         .annotate(text=Cast("record__document", TextField()))
         .order_by("record__ts", "record_id")
-        .values_list("record_id", "text")
+        .values_list(
+            "record_id", "text", "record__signature", "record__key_id", "record__signed_sha256"
+        )
     )
-    return [Item(rid, text) for rid, text in claimed]
+    return [Item(*row) for row in claimed]
 
 
 def _claim_one_statement(sink: str, limit: int, now: datetime) -> list[Item]:
@@ -126,13 +128,13 @@ def _claim_one_statement(sink: str, limit: int, now: datetime) -> list[Item]:
             WHERE d.sink = %s AND d.record_id = due.record_id
             RETURNING d.record_id
         )
-        SELECT r.id, r.document::text
+        SELECT r.id, r.document::text, r.signature, r.key_id, r.signed_sha256
         FROM claimed JOIN {records} r ON r.id = claimed.record_id
         ORDER BY r.ts, r.id
     """  # noqa: S608  (table names from the models)
     with connection.cursor() as cursor:
         cursor.execute(sql, [sink, Delivery.PENDING, now, limit, now + lease(), sink])
-        return [Item(rid, text) for rid, text in cursor.fetchall()]
+        return [Item(*row) for row in cursor.fetchall()]
 
 
 def drain(sink: str, *, deadline: float) -> int:

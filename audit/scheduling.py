@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from celery import current_app
 from django.conf import settings
@@ -39,6 +39,16 @@ KICK_GAP = 0.02  # seconds between two kicks from one process: a busy one sends 
 REDIS_QUIET = 5.0  # seconds to stop trying Redis after it failed
 
 
+# Jobs that follow sealing (the ledger's checkpoints), added by their app when it is ready:
+# name -> (the job, how many seconds after a sealing run it is due).
+AFTER_SEALING: dict[str, tuple[Callable[[], object], Callable[[], float]]] = {}
+
+
+def after_sealing(name: str, job: Callable[[], object], delay: Callable[[], float]) -> None:
+    """Run ``job`` ``delay()`` seconds after a sealing run that sealed something."""
+    AFTER_SEALING[name] = (job, delay)
+
+
 def jobs() -> list[str]:
     """Everything a sweep runs: the enabled sinks' drains and sealing."""
     return [*outbox.enabled_sinks(), chain.JOB]
@@ -50,6 +60,14 @@ def _job(name: str, deadline: float) -> int:
     return outbox.drain(name, deadline=deadline)
 
 
+def _follow_up(name: str) -> None:
+    """Run a job that follows sealing, once."""
+    scheduler = _scheduler()
+    scheduler.retried(name)
+    scheduler.clear(name)
+    AFTER_SEALING[name][0]()
+
+
 def run(name: str, *, budget: float = RUN_BUDGET, retry: bool = False) -> int:
     """Run job ``name`` (a sink's drain, or sealing) until nothing is due; the records handled.
 
@@ -57,6 +75,9 @@ def run(name: str, *, budget: float = RUN_BUDGET, retry: bool = False) -> int:
     holds a worker for long. A retry due within ``RETRY_HORIZON`` is scheduled; later
     ones are the sweep's. ``retry`` says this run is such a scheduled retry.
     """
+    if name in AFTER_SEALING:
+        _follow_up(name)
+        return 0
     scheduler = _scheduler()
     if retry:
         scheduler.retried(name)
@@ -69,6 +90,9 @@ def run(name: str, *, budget: float = RUN_BUDGET, retry: bool = False) -> int:
         handled = _job(name, deadline)
         total += handled
         if handled:
+            if name == chain.JOB:
+                for follower, (_, delay) in AFTER_SEALING.items():
+                    scheduler.later(follower, delay())
             continue
         delay = _next_due(name)
         if delay is not None and delay <= RETRY_HORIZON:

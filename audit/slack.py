@@ -30,6 +30,8 @@ class SlackTransport(Transport):
     @classmethod
     def wants(cls, record_type: str) -> bool:
         verbosity = settings.SLACK_WEBHOOK_VERBOSITY
+        if record_type.startswith("audit/"):  # the ledger's own checkpoints: not for people
+            return False
         if verbosity == "ALL":
             return True
         if record_type.startswith("mutation/"):

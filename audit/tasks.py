@@ -1,13 +1,14 @@
 """Celery tasks of the audit outbox: run one job (a sink's drain, or sealing), the beat
-sweep, and the daily purge. The scheduler sends ``audit.run_job`` by name
-(``scheduling.RUN_JOB``): this module imports the scheduler, never the other way round."""
+sweep, the ledger's checkpoints, and the daily purge. The scheduler sends
+``audit.run_job`` by name (``scheduling.RUN_JOB``): this module imports the scheduler,
+never the other way round."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.core.management import call_command
 
-from audit import scheduling
+from audit import ledger, scheduling
 
 
 @shared_task(name=scheduling.RUN_JOB, ignore_result=True)
@@ -23,6 +24,13 @@ def run_job(name: str, retry: bool = False) -> int:
 def sweep() -> None:
     """Kick every sink and sealing: picks up whatever an after-commit kick missed."""
     scheduling.kick(scheduling.jobs())
+
+
+@shared_task(name="audit.checkpoint", ignore_result=True)
+def checkpoint() -> int | None:
+    """Grow the Merkle tree with what was sealed and sign a checkpoint of it (when new)."""
+    made = ledger.checkpoint()
+    return made.seq if made else None
 
 
 @shared_task(name="audit.purge", ignore_result=True)

@@ -11,6 +11,7 @@ records, calls ``begin`` and records the outcome.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -47,6 +48,13 @@ class Item:
 
     record_id: UUID
     text: str  # the JSON document
+    signature: str = ""  # as signed when written (audit/published.py), over signed_sha256
+    key_id: str = ""
+    signed_sha256: str = ""
+
+    def signed_as_sent(self, value: bytes) -> bool:
+        """Whether the signature made when the record was written covers ``value``."""
+        return bool(self.signature) and hashlib.sha256(value).hexdigest() == self.signed_sha256
 
     @cached_property
     def document(self) -> dict:

@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from audit import chain, export, outbox, queries
+from audit import chain, export, ledger, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
@@ -176,6 +176,7 @@ def record_context(record: AuditRecord) -> dict:
         "document_json": _pretty(document),
         "delivery": state_rows(delivery_state(record)),
         "chain": state_rows(chain_state(record)),
+        "ledger": ledger.inclusion_for(record),
     }
 
 

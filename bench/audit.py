@@ -22,6 +22,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,25 +383,26 @@ def _client(n: int, total: int, start: float, committed: dict[str, float]) -> No
 # Setup -----------------------------------------------------------------------------------
 
 
-def main() -> list[dict]:
+@contextmanager
+def scratch_stack(db_name: str, prefix: str) -> Iterator[Path]:
+    """A scratch test database (``FLEX_BENCH_DB``, else ``db_name``) holding a policy that
+    allows creating topics, and a Tansu broker of its own as the primary cluster; yields a
+    work folder. Everything is put back afterwards."""
     import tempfile
 
     from django.conf import settings
     from django.db import connection
 
     from flex import tansu
-    from flex.celery import app
     from rbac import engine
     from rbac.models import Policy
+    from topics import audit_sink
 
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        raise RuntimeError("bench.audit needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
     database = settings.DATABASES["default"]
     saved_test = dict(database.get("TEST", {}))
-    database["TEST"] = {**saved_test, "NAME": os.environ.get("FLEX_BENCH_DB", "bench_flex_audit")}
-    saved = (settings.KAFKA_BOOTSTRAP_SERVERS, settings.CELERY_TASK_DEFAULT_QUEUE)
-    settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = QUEUE
-    workdir = Path(tempfile.mkdtemp(prefix="bench-audit-"))
+    database["TEST"] = {**saved_test, "NAME": os.environ.get("FLEX_BENCH_DB", db_name)}
+    saved_bootstrap = settings.KAFKA_BOOTSTRAP_SERVERS
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     port = tansu.free_port()
     broker = tansu.start(port, cluster_id="bench", log=workdir / "tansu.log")
     settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{port}"
@@ -409,19 +412,44 @@ def main() -> list[dict]:
             resource=["cluster", "*"], effect="Allow", actions=["TOPIC_CREATE"], roles=["*"]
         )
         engine.invalidate()
-        rows = measure_gate()
-        rows += measure_delivery(settings.KAFKA_BOOTSTRAP_SERVERS)
-        rows += measure_lag(settings.KAFKA_BOOTSTRAP_SERVERS, workdir / "celery.log")
-        return rows
+        yield workdir
     finally:
-        from topics import audit_sink as transports
-
-        transports.reset_producer()
+        audit_sink.reset_producer()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         database["TEST"] = saved_test
-        settings.KAFKA_BOOTSTRAP_SERVERS, settings.CELERY_TASK_DEFAULT_QUEUE = saved
-        app.conf.task_default_queue = saved[1]
+        settings.KAFKA_BOOTSTRAP_SERVERS = saved_bootstrap
         tansu.stop(broker)
+
+
+def main() -> list[dict]:
+    from django.conf import settings
+    from django.db import connection
+
+    from flex.celery import app
+
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        raise RuntimeError("bench.audit needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
+    saved_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = QUEUE
+    try:
+        with scratch_stack("bench_flex_audit", "bench-audit-") as workdir:
+            rows = measure_gate()
+            rows += measure_delivery(settings.KAFKA_BOOTSTRAP_SERVERS)
+            rows += measure_lag(settings.KAFKA_BOOTSTRAP_SERVERS, workdir / "celery.log")
+            return rows
+    finally:
+        settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = saved_queue
+
+
+def print_rows(rows: list[dict], width: int = 75) -> None:
+    """A benchmark's rows on the terminal, each beside its baseline and target."""
+    for row in rows:
+        line = f"{row['name']:<{width}} {row['value']:>10,} {row['unit']}"
+        if row.get("baseline") is not None:
+            line += f"  (raw {row['baseline']:,}, ratio {row['ratio']})"
+        if row.get("target"):
+            line += f"  target {row['target']}: {'ok' if row['ok'] else 'MISSED'}"
+        print(line)
 
 
 if __name__ == "__main__":
@@ -429,10 +457,4 @@ if __name__ == "__main__":
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
     django.setup()
-    for row in main():
-        line = f"{row['name']:<75} {row['value']:>10,} {row['unit']}"
-        if row["baseline"] is not None:
-            line += f"  (raw {row['baseline']:,}, ratio {row['ratio']})"
-        if row["target"]:
-            line += f"  target {row['target']}: {'ok' if row['ok'] else 'MISSED'}"
-        print(line)
+    print_rows(main())

@@ -123,7 +123,26 @@ def _child_env(name: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": _db_url(name), "FLEX_TEST_DB_NAME": ""}
     env.update(DEBUG="false", ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="flex.settings")
     env.setdefault("SECRET_KEY", "flex-bench-only")
+    env.setdefault("FLEX_AUDIT_SIGNING_KEY_FILE", _bench_signing_key())
     return env
+
+
+def _bench_signing_key() -> str:
+    """DEBUG is off here, so the audit signing key must be given (flex.E004): a scratch one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = Path(os.environ.get("FLEX_VAR_DIR", ROOT / "var")) / "bench-audit-signing.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return str(path)
 
 
 def _child(name: str, *args: str) -> dict:

@@ -202,3 +202,48 @@ def check_kafka_ssl_without_tls(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+# The audit ledger and the webhook's format -------------------------------------------------
+
+
+@register(Tags.security)
+def check_audit_signing_key(app_configs, **kwargs) -> list:
+    from pathlib import Path
+
+    from audit.signing import SigningKeyError, load_signer
+
+    path = settings.FLEX_AUDIT_SIGNING_KEY_FILE
+    if not path:
+        if settings.DEBUG:
+            return []  # a development key is made under var/
+        message = "FLEX_AUDIT_SIGNING_KEY_FILE is not set: audit records cannot be signed."
+    else:
+        try:
+            load_signer(Path(path))
+            return []
+        except SigningKeyError as exc:
+            message = f"FLEX_AUDIT_SIGNING_KEY_FILE: {exc}."
+    return [
+        Error(
+            message,
+            hint="Point it at an Ed25519 private key in PKCS#8 PEM that Flex and its workers "
+            "can read (openssl genpkey -algorithm ed25519 -out audit-signing.pem).",
+            id="flex.E004",
+        )
+    ]
+
+
+@register()
+def check_webhook_format(app_configs, **kwargs) -> list:
+    from audit.formats import FORMATS
+
+    if settings.WEBHOOK_FORMAT not in FORMATS:
+        return [
+            Error(
+                f"WEBHOOK_FORMAT is {settings.WEBHOOK_FORMAT!r}: Flex knows {', '.join(FORMATS)}.",
+                hint="Set WEBHOOK_FORMAT to flex (the document), cloudevents or ocsf.",
+                id="flex.E005",
+            )
+        ]
+    return []

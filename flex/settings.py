@@ -283,6 +283,17 @@ FLEX_AUDIT_TOPIC_RETENTION_MS = env_int(
 )
 # Keys the MACs and seals of the audit chain; derived from SECRET_KEY when unset.
 FLEX_AUDIT_KEY = env_str("FLEX_AUDIT_KEY")
+# Signs every published record and checkpoint (Ed25519, PKCS#8 PEM); DEBUG makes one under var/.
+FLEX_AUDIT_SIGNING_KEY_FILE = env_path("FLEX_AUDIT_SIGNING_KEY_FILE")
+# Seconds between signed checkpoints of the chain (when records were sealed meanwhile).
+FLEX_AUDIT_CHECKPOINT_SECONDS = env_int(
+    "FLEX_AUDIT_CHECKPOINT_SECONDS", 10, minimum=1, maximum=3600
+)
+# Signed checkpoints of the chain, seconds behind the sealer (never on the request path).
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.checkpoint",
+    "schedule": float(FLEX_AUDIT_CHECKPOINT_SECONDS),
+}
 FLEX_AUDIT_CAPTURE_PAYLOADS = env_choice("FLEX_AUDIT_CAPTURE_PAYLOADS", "hash", ("hash", "full"))
 FLEX_AUDIT_VIEW_DAYS = env_int("FLEX_AUDIT_VIEW_DAYS", 7, minimum=1, maximum=366)
 FLEX_AUDIT_RETENTION_DAYS = env_int("FLEX_AUDIT_RETENTION_DAYS", 365, minimum=1)
@@ -291,6 +302,8 @@ SLACK_WEBHOOK_VERBOSITY = env_choice(
     "SLACK_WEBHOOK_VERBOSITY", "MUTATIONS", ("MUTATIONS", "QUERIES", "ALL")
 )
 WEBHOOK_URL = env_url("WEBHOOK_URL", ("http", "https"))
+# What the webhook receives: flex (the document), cloudevents or ocsf; flex/checks.py checks it.
+WEBHOOK_FORMAT = env_str("WEBHOOK_FORMAT", "flex")
 FLEX_AUDIT_SINK_TIMEOUT = env_int("FLEX_AUDIT_SINK_TIMEOUT", 5, minimum=1, maximum=60)
 # Seconds a worker holds the outbox rows it claimed; a worker that dies mid-batch leaves them
 # to the others after this. Longer than a batch can take (Slack: 10 posts of the sink timeout).

@@ -25,6 +25,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "The tests run on PostgreSQL: use `make test` (or set DATABASE_URL, REDIS_URL)."
         )
+    _ledger_for_tests()
+
+
+def _ledger_for_tests() -> None:
+    """The tests' own signing key (this process and the workers it starts), and no
+    checkpoint made behind a test's back: tests that want one make it, or ask a worker."""
+    import tempfile
+
+    from audit.signing import generate_key_file
+
+    path = Path(tempfile.mkdtemp(prefix="flex-test-keys-")) / "audit-signing.pem"
+    generate_key_file(path)
+    os.environ["FLEX_AUDIT_SIGNING_KEY_FILE"] = settings.FLEX_AUDIT_SIGNING_KEY_FILE = str(path)
+    os.environ["FLEX_AUDIT_CHECKPOINT_SECONDS"] = "3600"
+    settings.FLEX_AUDIT_CHECKPOINT_SECONDS = 3600
 
 
 class Broker:
@@ -267,6 +282,14 @@ def personas(db: None) -> dict:
 def _fast_passwords(settings) -> None:
     """PBKDF2 costs ~1 s per persona on 2 cores; tests check who signs in, not hash strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_keys() -> None:
+    """A key listed in a rolled-back test is not listed in the next one: check again."""
+    from audit import signing
+
+    signing.forget_listed()
 
 
 @pytest.fixture(autouse=True)

@@ -208,6 +208,7 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
         "record_id": record.id,
         "approval_id": _staged_request(personas["bob"]),
         "pk": _temporary_policy(alice),
+        "seq": 1,  # a checkpoint number
     }
     try:
         from social_django.models import UserSocialAuth

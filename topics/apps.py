@@ -5,12 +5,14 @@ class TopicsConfig(AppConfig):
     name = "topics"
 
     def ready(self) -> None:
-        from audit import staging, transports
+        from audit import crosscheck, staging, transports
         from topics import audit_sink, group_operations, operations
 
-        # The audit topic is a sink behind the Kafka seam; audit names clusters through us.
+        # The audit topic is a sink behind the Kafka seam; audit names clusters and reads the
+        # topic back (audit_verify --topic) through us.
         transports.register(audit_sink.KafkaTransport)
         transports.set_cluster_labeller(audit_sink.cluster_name)
+        crosscheck.set_topic_reader(audit_sink.read_topic)
 
         # Topic and group changes can be staged for approval: built again from stored input.
         for event in operations.STAGEABLE:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.utils import timezone
 
+from audit import signing
+from audit.crosscheck import TopicMessage
 from audit.transports import Attempt, Item, Transport, TransportError, ms_since
 from topics import kafka
 from topics.models import Cluster, primary_cluster
@@ -87,11 +89,13 @@ def reset_producer() -> None:
 
 
 class KafkaTransport(Transport):
-    """The audit topic on the primary cluster: record id as key, JSON document as value."""
+    """The audit topic on the primary cluster: record id as key, JSON document as value,
+    its Ed25519 signature and key id as the headers ``flex-signature`` and ``flex-key-id``."""
 
     name = "kafka"
     batch_size = 1000
     order = 10
+    signed = True  # the benchmark's baseline turns it off
 
     def begin(self, items: list[Item]) -> Callable[[], list[Attempt]]:
         started, t0 = timezone.now(), time.monotonic()
@@ -100,14 +104,12 @@ class KafkaTransport(Transport):
             producer = _producer()
             topic = settings.FLEX_AUDIT_TOPIC
             futures = [
-                (
-                    item,
-                    producer.send(
-                        topic, key=str(item.record_id).encode(), value=item.text.encode()
-                    ),
-                )
-                for item in items
+                (item, producer.send(topic, key=str(item.record_id).encode(), **message))
+                for item, message in zip(items, self._messages(items), strict=True)
             ]
+        except signing.SigningKeyError as exc:
+            attempt.error = TransportError(f"cannot sign audit records: {exc}")
+            return lambda: self._done(attempt, t0)
         except Exception as exc:  # the broker is down, the topic could not be made, …
             attempt.error = TransportError(f"Kafka: {kafka.describe_error(exc)}")
             return lambda: self._done(attempt, t0)
@@ -128,6 +130,23 @@ class KafkaTransport(Transport):
 
         return finish
 
+    def _messages(self, items: list[Item]) -> Iterator[dict]:
+        """Value and headers of each message: the signature made when the record was
+        written, or one made now when that does not cover the value (older records)."""
+        signer = None
+        for item in items:
+            value = item.text.encode()
+            if not self.signed:
+                yield {"value": value}
+                continue
+            if item.signed_as_sent(value):
+                signature, key_id = item.signature, item.key_id
+            else:
+                signer = signer or signing.current_signer()
+                signature, key_id = signer.sign(value), signer.key_id
+            headers = [("flex-signature", signature.encode()), ("flex-key-id", key_id.encode())]
+            yield {"value": value, "headers": headers}
+
     def deliver(self, items: list[Item]) -> list[Attempt]:
         return self.begin(items)()
 
@@ -137,6 +156,18 @@ class KafkaTransport(Transport):
             reset_producer()
         attempt.duration_ms = ms_since(t0)
         return [attempt]
+
+
+def read_topic() -> Iterator[TopicMessage]:
+    """Every message on the audit topic now, from its start (``audit_verify --topic``)."""
+    for message in kafka.read_audit_topic(primary_cluster(), settings.FLEX_AUDIT_TOPIC):
+        yield TopicMessage(
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value or b"",
+            headers={name: value or b"" for name, value in message.headers or []},
+        )
 
 
 def cluster_name(cluster_id: str) -> str | None:

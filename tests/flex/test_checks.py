@@ -160,3 +160,40 @@ def test_the_default_plaintext_cluster_passes_every_kafka_check(kafka_security):
         checks.check_kafka_ssl_without_tls,
     ):
         assert check(None) == []
+
+
+def test_it_requires_a_signing_key_when_debug_is_off(settings):
+    settings.DEBUG = False
+    settings.FLEX_AUDIT_SIGNING_KEY_FILE = ""
+    assert _ids(checks.check_audit_signing_key(None)) == ["flex.E004"]
+    settings.DEBUG = True  # a development key is generated under var/
+    assert checks.check_audit_signing_key(None) == []
+
+
+def test_it_refuses_a_missing_or_unusable_signing_key(settings, tmp_path):
+    from audit.signing import generate_key_file
+
+    settings.DEBUG = False
+    settings.FLEX_AUDIT_SIGNING_KEY_FILE = str(tmp_path / "missing.pem")
+    (error,) = checks.check_audit_signing_key(None)
+    assert error.id == "flex.E004" and "cannot be read" in error.msg
+    (tmp_path / "rsa.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    )
+    settings.FLEX_AUDIT_SIGNING_KEY_FILE = str(tmp_path / "rsa.pem")
+    assert "PKCS#8" in checks.check_audit_signing_key(None)[0].msg
+    generate_key_file(tmp_path / "good.pem")
+    settings.FLEX_AUDIT_SIGNING_KEY_FILE = str(tmp_path / "good.pem")
+    assert checks.check_audit_signing_key(None) == []
+
+
+@pytest.mark.parametrize("fmt", ["flex", "cloudevents", "ocsf"])
+def test_it_accepts_each_webhook_format(settings, fmt):
+    settings.WEBHOOK_FORMAT = fmt
+    assert checks.check_webhook_format(None) == []
+
+
+def test_it_refuses_an_unknown_webhook_format(settings):
+    settings.WEBHOOK_FORMAT = "cef"
+    (error,) = checks.check_webhook_format(None)
+    assert error.id == "flex.E005" and "'cef'" in error.msg

@@ -7,7 +7,12 @@ and deletes them; ``audit_topic`` keeps Flex's own audit topic. Every client is 
 from the cluster's settings (TLS, SASL) and bounded by ``FLEX_KAFKA_TIMEOUT_MS``.
 """
 
-from topics.kafka.audit_topic import AUDIT_CLIENT_ID, audit_producer, ensure_topic
+from topics.kafka.audit_topic import (
+    AUDIT_CLIENT_ID,
+    audit_producer,
+    ensure_topic,
+    read_audit_topic,
+)
 from topics.kafka.client import (
     ClusterUnavailable,
     GroupActive,
@@ -106,6 +111,7 @@ __all__ = [
     "list_topics",
     "message_size",
     "produce",
+    "read_audit_topic",
     "read_messages",
     "reset_clients",
     "topic_configs",

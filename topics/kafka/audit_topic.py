@@ -5,9 +5,12 @@ connection settings (TLS, SASL) like every other client (``topics/audit_sink.py`
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
 from kafka.admin import ConfigResource
 
@@ -82,3 +85,40 @@ def _correct_audit_configs(admin_client: KafkaAdminClient, name: str, wanted: di
             incremental=True,
             raise_on_unknown=False,
         )
+
+
+READ_STALL_SECONDS = 30.0  # give up when the end offsets are not reached for this long
+READ_QUIET_MS = 1000  # then read on until the topic stays quiet for this long
+
+
+def read_audit_topic(cluster: Cluster, name: str) -> Iterator[Any]:
+    """Every record on topic ``name`` from each partition's start (kafka-python's
+    ConsumerRecord), read without a consumer group: past the end offsets of the moment,
+    until nothing more arrives for a second (some brokers report a batch's end offset
+    short, so the end offsets alone may stop early)."""
+    consumer = KafkaConsumer(
+        **{**client_options(cluster), "client_id": AUDIT_CLIENT_ID},
+        group_id=None,
+        enable_auto_commit=False,
+        allow_auto_create_topics=False,
+        fetch_max_wait_ms=100,
+    )
+    try:
+        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        last_record = time.monotonic()
+        while True:
+            behind = any(consumer.position(tp) < ends[tp] for tp in tps)
+            batches = consumer.poll(timeout_ms=500 if behind else READ_QUIET_MS)
+            for records in batches.values():
+                yield from records
+            if batches:
+                last_record = time.monotonic()
+            elif not behind:
+                return
+            elif time.monotonic() - last_record > READ_STALL_SECONDS:
+                raise kerrors.KafkaTimeoutError(f"reading {name} stalled before its end")
+    finally:
+        consumer.close(autocommit=False)
