@@ -16,13 +16,14 @@ import uuid
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from audit import queries
+from audit import queries, serializers
 from audit.models import AuditRecord
 from audit.views import chain_state, delivery_state, records_for_user
 from rbac.door import can_read_audit_log
@@ -66,6 +67,15 @@ def record_json(record: AuditRecord) -> dict:
 class AuditRecordList(AuditAPIView):
     """Audit records, newest first, with the Audit log's filters and a ``next`` link."""
 
+    @extend_schema(
+        operation_id="audit_list",
+        summary="Audit records, newest first",
+        description="The Audit log's records of the last `FLEX_AUDIT_VIEW_DAYS` days, with "
+        "its filters; follow `next` for older records (keyset pages: nothing repeats or is "
+        "skipped while records are written). Admins and auditors only, unless `mine=1`.",
+        parameters=serializers.LIST_PARAMS,
+        responses=serializers.LIST_RESPONSES,
+    )
     def get(self, request: Request) -> Response:
         scope = self._scope(request)
         window = queries.audit_window()
@@ -119,6 +129,11 @@ def _jsonable(value: object) -> object:
 class AuditRecordDetail(AuditAPIView):
     """One record with its delivery and chain state; 404 for someone else's record."""
 
+    @extend_schema(
+        operation_id="audit_record",
+        summary="One audit record, with its delivery and chain state",
+        responses=serializers.DETAIL_RESPONSES,
+    )
     def get(self, request: Request, record_id: str) -> Response:
         try:
             key = uuid.UUID(record_id)

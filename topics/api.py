@@ -18,13 +18,13 @@ from rest_framework.views import APIView
 from audit.gate import Operation, Outcome
 from lib.api import error_body
 from lib.errors import InvalidRequest, OperationError, TooLarge
+from lib.schema import ErrorSerializer, error
 from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.serializers import (
     ClusterSerializer,
     ConfigEditSerializer,
     ConfigSerializer,
-    ErrorSerializer,
     ProduceSerializer,
     ReadResultSerializer,
     ReadSerializer,
@@ -34,7 +34,24 @@ from topics.serializers import (
     TopicSummarySerializer,
 )
 
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}
+ERRORS = {
+    400: error(
+        "invalid input (`detail` names each bad field)",
+        "invalid_request",
+        "partitions: must be at least 1",
+    ),
+    403: error(
+        "not allowed by the policies (recorded as denied), or a protected topic",
+        "denied",
+        "TOPIC_DELETE on cluster/c1/topic/orders is not allowed",
+    ),
+    404: error("no such cluster or topic", "unknown_topic", "topic 'orders' does not exist"),
+    503: error(
+        "the cluster does not answer, or the audit record could not be written",
+        "cluster_unavailable",
+        "cluster 'primary' did not answer within 3000 ms",
+    ),
+}
 TOPIC_PARAMS = [
     OpenApiParameter("cluster", str, OpenApiParameter.PATH, description="Kafka cluster id"),
     OpenApiParameter("topic", str, OpenApiParameter.PATH),
@@ -78,7 +95,10 @@ def _run(request: Request, operation: Operation, ok_status: int = 200) -> Respon
 
 
 class ClusterListView(APIView):
-    @extend_schema(responses={200: ClusterSerializer(many=True), 403: ErrorSerializer})
+    @extend_schema(
+        summary="Registered clusters, reachable or not",
+        responses={200: ClusterSerializer(many=True), 403: ErrorSerializer},
+    )
     def get(self, request: Request) -> Response:
         reads.require_authorized(request.user)
         return Response([row.as_json() for row in reads.clusters()])
@@ -88,6 +108,7 @@ class TopicListView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
     @extend_schema(
+        summary="List topics (search, paging, sorting)",
         parameters=[
             *CLUSTER_PARAMS,
             OpenApiParameter("q", str, description="part of the name"),
@@ -105,6 +126,7 @@ class TopicListView(APIView):
         return Response([reads.summary_json(t) for t in shown])
 
     @extend_schema(
+        summary="Create a topic (TOPIC_CREATE; recorded)",
         parameters=CLUSTER_PARAMS,
         request=TopicCreateSerializer,
         responses={201: ResultSerializer, 409: ErrorSerializer, **ERRORS},
@@ -116,14 +138,21 @@ class TopicListView(APIView):
 
 
 class TopicDetailView(APIView):
-    @extend_schema(parameters=TOPIC_PARAMS, responses={200: TopicDetailSerializer, **ERRORS})
+    @extend_schema(
+        summary="A topic: partitions, offsets, configs",
+        parameters=TOPIC_PARAMS,
+        responses={200: TopicDetailSerializer, **ERRORS},
+    )
     def get(self, request: Request, cluster: str, topic: str) -> Response:
         reads.require_authorized(request.user)
         found = reads.require_cluster(operations.target(cluster))
         return Response(reads.detail_json(reads.topic(found, topic)))
 
     @extend_schema(
-        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **ERRORS}
+        summary="Delete a topic (TOPIC_DELETE; recorded)",
+        parameters=TOPIC_PARAMS,
+        request=None,
+        responses={200: ResultSerializer, **ERRORS},
     )
     def delete(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_delete(operations.target(cluster), topic, CONFIRMED)
@@ -133,12 +162,17 @@ class TopicDetailView(APIView):
 class TopicConfigsView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
-    @extend_schema(parameters=TOPIC_PARAMS, responses={200: ConfigSerializer(many=True), **ERRORS})
+    @extend_schema(
+        summary="A topic's configs, each with its source and the broker default",
+        parameters=TOPIC_PARAMS,
+        responses={200: ConfigSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, cluster: str, topic: str) -> Response:
         reads.require_authorized(request.user)
         return Response(reads.configs(reads.require_cluster(operations.target(cluster)), topic))
 
     @extend_schema(
+        summary="Change configs: incremental set and reset (TOPIC_EDIT; recorded)",
         parameters=TOPIC_PARAMS,
         request=ConfigEditSerializer,
         responses={200: ResultSerializer, **ERRORS},
@@ -153,6 +187,7 @@ class TopicMessagesView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
     @extend_schema(
+        summary="Read messages: paged, filtered, masked (TOPIC_INSPECT; recorded)",
         parameters=[*TOPIC_PARAMS, ReadSerializer],
         responses={200: ReadResultSerializer, **ERRORS},
     )
@@ -166,6 +201,7 @@ class TopicMessagesView(APIView):
         return _answer(outcome, _messages, status.HTTP_200_OK)
 
     @extend_schema(
+        summary="Produce a message (TOPIC_PRODUCE; recorded)",
         parameters=TOPIC_PARAMS,
         request=ProduceSerializer,
         responses={201: ResultSerializer, 413: ErrorSerializer, **ERRORS},
@@ -182,7 +218,10 @@ def _messages(outcome: Outcome) -> dict:
 
 class TopicTruncateView(APIView):
     @extend_schema(
-        parameters=TOPIC_PARAMS, request=None, responses={200: ResultSerializer, **ERRORS}
+        summary="Truncate a topic (TOPIC_TRUNCATE; recorded)",
+        parameters=TOPIC_PARAMS,
+        request=None,
+        responses={200: ResultSerializer, **ERRORS},
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_truncate(operations.target(cluster), topic, CONFIRMED)

@@ -50,12 +50,6 @@ class ReadSerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="machine-readable code, e.g. topic_exists")
-    detail = serializers.CharField()
-    audit_record = serializers.UUIDField(required=False)
-
-
 class TopicSummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     partitions = serializers.IntegerField()
