@@ -8,8 +8,9 @@ outcome, and from ``lib.api.exception_handler`` for everything else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -96,6 +97,7 @@ def _run(request: Request, operation: Operation, ok_status: int = 200) -> Respon
 
 class ClusterListView(APIView):
     @extend_schema(
+        operation_id="clusters_list",
         summary="Registered clusters, reachable or not",
         responses={200: ClusterSerializer(many=True), 403: ErrorSerializer},
     )
@@ -108,24 +110,53 @@ class TopicListView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
     @extend_schema(
+        operation_id="topics_list",
         summary="List topics (search, paging, sorting)",
         parameters=[
             *CLUSTER_PARAMS,
-            OpenApiParameter("q", str, description="part of the name"),
+            OpenApiParameter("q", str, description="part of the name, any case"),
             OpenApiParameter("internal", bool, description="include internal (__) topics"),
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=[*validation.TOPIC_SORTS, *(f"-{c}" for c in validation.TOPIC_SORTS)],
+                description="column to sort on, `-` first for descending (default `name`); "
+                "topics without a value (a size the cluster does not report) come last",
+            ),
+            OpenApiParameter("page", int, description="page number, from 1"),
+            OpenApiParameter(
+                "per_page", int, description=f"1–{validation.MAX_PER_PAGE} (default 50)"
+            ),
         ],
-        responses={200: TopicSummarySerializer(many=True), **ERRORS},
+        responses={
+            200: OpenApiResponse(
+                TopicSummarySerializer(many=True),
+                description="one page of topics; `X-Total-Count` says how many match, `Link` "
+                'holds the `rel="next"` and `rel="prev"` pages',
+            ),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, cluster: str) -> Response:
         reads.require_authorized(request.user)
-        found = reads.require_cluster(operations.target(cluster))
-        internal = request.query_params.get("internal") in ("1", "true")
-        shown, _hidden = reads.topics(
-            found, query=request.query_params.get("q", ""), internal=internal
-        )
-        return Response([reads.summary_json(t) for t in shown])
+        checked = validation.check_topic_list(request.query_params)
+        if checked.error is not None:
+            raise checked.error
+        found = reads.topic_page(reads.require_cluster(operations.target(cluster)), checked.value)
+        response = Response([reads.summary_json(t) for t in found.rows])
+        response["X-Total-Count"] = str(found.total)
+        here = request.build_absolute_uri(request.path)
+        links = [
+            f'<{here}?{urlencode(checked.value.as_params(page=n))}>; rel="{rel}"'
+            for rel, n in (("prev", found.page - 1), ("next", found.page + 1))
+            if 1 <= n <= found.pages
+        ]
+        if links:
+            response["Link"] = ", ".join(links)
+        return response
 
     @extend_schema(
+        operation_id="topic_create",
         summary="Create a topic (TOPIC_CREATE; recorded)",
         parameters=CLUSTER_PARAMS,
         request=TopicCreateSerializer,
@@ -139,6 +170,7 @@ class TopicListView(APIView):
 
 class TopicDetailView(APIView):
     @extend_schema(
+        operation_id="topic_detail",
         summary="A topic: partitions, offsets, configs",
         parameters=TOPIC_PARAMS,
         responses={200: TopicDetailSerializer, **ERRORS},
@@ -149,6 +181,7 @@ class TopicDetailView(APIView):
         return Response(reads.detail_json(reads.topic(found, topic)))
 
     @extend_schema(
+        operation_id="topic_delete",
         summary="Delete a topic (TOPIC_DELETE; recorded)",
         parameters=TOPIC_PARAMS,
         request=None,
@@ -163,6 +196,7 @@ class TopicConfigsView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
     @extend_schema(
+        operation_id="topic_configs",
         summary="A topic's configs, each with its source and the broker default",
         parameters=TOPIC_PARAMS,
         responses={200: ConfigSerializer(many=True), **ERRORS},
@@ -172,6 +206,7 @@ class TopicConfigsView(APIView):
         return Response(reads.configs(reads.require_cluster(operations.target(cluster)), topic))
 
     @extend_schema(
+        operation_id="topic_configs_edit",
         summary="Change configs: incremental set and reset (TOPIC_EDIT; recorded)",
         parameters=TOPIC_PARAMS,
         request=ConfigEditSerializer,
@@ -187,6 +222,7 @@ class TopicMessagesView(APIView):
     handles_oversized = True  # its writes read the body through _body, which refuses it
 
     @extend_schema(
+        operation_id="messages_read",
         summary="Read messages: paged, filtered, masked (TOPIC_INSPECT; recorded)",
         parameters=[*TOPIC_PARAMS, ReadSerializer],
         responses={200: ReadResultSerializer, **ERRORS},
@@ -201,6 +237,7 @@ class TopicMessagesView(APIView):
         return _answer(outcome, _messages, status.HTTP_200_OK)
 
     @extend_schema(
+        operation_id="message_produce",
         summary="Produce a message (TOPIC_PRODUCE; recorded)",
         parameters=TOPIC_PARAMS,
         request=ProduceSerializer,
@@ -218,6 +255,7 @@ def _messages(outcome: Outcome) -> dict:
 
 class TopicTruncateView(APIView):
     @extend_schema(
+        operation_id="topic_truncate",
         summary="Truncate a topic (TOPIC_TRUNCATE; recorded)",
         parameters=TOPIC_PARAMS,
         request=None,

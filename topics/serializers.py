@@ -54,8 +54,13 @@ class TopicSummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     partitions = serializers.IntegerField()
     replication_factor = serializers.IntegerField()
-    messages = serializers.IntegerField(allow_null=True)
+    messages = serializers.IntegerField(allow_null=True, help_text="latest − earliest offsets")
+    size = serializers.IntegerField(
+        allow_null=True, help_text="bytes of the leader replicas; null: the cluster cannot say"
+    )
     internal = serializers.BooleanField()
+    under_replicated = serializers.BooleanField(help_text="a partition lacks in-sync replicas")
+    offline = serializers.BooleanField(help_text="a partition has no leader")
 
 
 class PartitionSerializer(serializers.Serializer):
@@ -70,9 +75,17 @@ class PartitionSerializer(serializers.Serializer):
 class ConfigSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField(
+        help_text="DYNAMIC_TOPIC_CONFIG (set on the topic), DEFAULT_CONFIG, STATIC_BROKER_CONFIG…"
+        ", or KAFKA_DEFAULT: not reported by the broker, Apache Kafka's default shown"
+    )
     sensitive = serializers.BooleanField()
     read_only = serializers.BooleanField()
+    default = serializers.CharField(allow_null=True, help_text="what the topic falls back to")
+    default_source = serializers.CharField(allow_null=True)
+    overridden = serializers.BooleanField(help_text="set on the topic")
+    reported = serializers.BooleanField(help_text="false: the broker did not list this config")
+    note = serializers.CharField(allow_blank=True)
 
 
 class TopicDetailSerializer(serializers.Serializer):

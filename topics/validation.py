@@ -48,6 +48,31 @@ class NewTopic:
 
 
 @dataclass(frozen=True)
+class TopicListQuery:
+    """Which topics a list shows: search, internal ones or not, sorted, one page of them."""
+
+    query: str = ""
+    internal: bool = False
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+    def as_params(self, **changes: object) -> dict[str, str]:
+        """This list's query string with ``changes`` (``sort``, ``page``…); defaults left out."""
+        values = {**vars(self), **changes}
+        sort = ("-" if values["descending"] else "") + str(values["sort"])
+        params = {
+            "q": values["query"],
+            "internal": "1" if values["internal"] else "",
+            "sort": "" if sort == "name" else sort,
+            "page": "" if values["page"] == 1 else str(values["page"]),
+            "per_page": "" if values["per_page"] == 50 else str(values["per_page"]),
+        }
+        return {key: value for key, value in params.items() if value}
+
+
+@dataclass(frozen=True)
 class ConfigChange:
     set_items: dict[str, str]
     reset_keys: list[str]
@@ -206,6 +231,30 @@ def check_create(data: Mapping, *, page: bool = False) -> Checked[NewTopic]:
     replication = _integer(problems, data, "replication_factor", default=1, low=1)
     configs = _config_items(problems, "configs", data.get("configs"), page)
     return problems.result(lambda: NewTopic(name, partitions, replication, configs))
+
+
+TOPIC_SORTS = ("name", "partitions", "messages", "size")
+MAX_PER_PAGE = 500
+
+
+def check_topic_list(data: Mapping) -> Checked[TopicListQuery]:
+    """``q``, ``internal``, ``sort`` (a column; ``-column`` descending), ``page``, ``per_page``."""
+    problems = _Problems()
+    query = str(data.get("q") or "").strip()
+    if "\x00" in query:
+        problems.add("q", "null characters are not allowed")
+    sort = str(data.get("sort") or "name")
+    descending = sort.startswith("-")
+    if sort.lstrip("-") not in TOPIC_SORTS:
+        problems.add(
+            "sort", f"must be one of {', '.join(TOPIC_SORTS)} (a leading - for descending)"
+        )
+    page = _integer(problems, data, "page", default=1, low=1, high=1_000_000)
+    per_page = _integer(problems, data, "per_page", default=50, low=1, high=MAX_PER_PAGE)
+    internal = str(data.get("internal", "")).lower() in ("1", "true")
+    return problems.result(
+        lambda: TopicListQuery(query, internal, sort.lstrip("-"), descending, page, per_page)
+    )
 
 
 def create_given(data: Mapping) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,6 +31,7 @@ from topics.forms import (
 )
 from topics.models import Cluster
 from topics.operations import Target
+from topics.validation import TOPIC_SORTS, TopicListQuery
 
 
 def authorized(view: Callable) -> Callable:
@@ -103,21 +105,51 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
     where = _known(cluster)
     if cluster != where.id:
         return redirect("topic-list", cluster=where.id)
-    query = request.GET.get("q", "").strip()
-    internal = request.GET.get("internal") == "1"
+    checked = validation.check_topic_list(request.GET)
+    listing = checked.value or TopicListQuery()
     context = {
         "cluster": where.cluster,
-        "q": query,
-        "internal": internal,
+        "listing": listing,
+        "per_page_choices": (25, 50, 100, 200, 500),
         "can_create": reads.may_create(request.user, where),
     }
+    if checked.error is not None:
+        return _page(request, "topic_list.html", {**context, "error": checked.error.message}, 400)
     try:
-        context["topics"], context["hidden"] = reads.topics(
-            where.cluster, query=query, internal=internal
-        )
+        found = reads.topic_page(where.cluster, listing)
     except OperationError as exc:
         return _page(request, "topic_list.html", {**context, "error": exc.message}, exc.status)
+    links = _list_links(listing, found.pages)
+    columns = [(column, label, links["sort"][column]) for column, label in COLUMNS]
+    context.update(found=found, links=links, columns=columns)
     return _page(request, "topic_list.html", context)
+
+
+COLUMNS = (
+    ("name", "Name"),
+    ("partitions", "Partitions"),
+    ("messages", "Messages (estimate)"),
+    ("size", "Size"),
+)
+
+
+def _list_links(listing: TopicListQuery, pages: int) -> dict:
+    """Query strings of the list's column headers (click again: the other order) and pages."""
+
+    def link(**changes: object) -> str:
+        return "?" + urlencode(listing.as_params(**changes))
+
+    sorts = {
+        column: link(
+            sort=column, descending=listing.sort == column and not listing.descending, page=1
+        )
+        for column in TOPIC_SORTS
+    }
+    return {
+        "sort": sorts,
+        "previous": link(page=listing.page - 1) if listing.page > 1 else None,
+        "next": link(page=listing.page + 1) if listing.page < pages else None,
+    }
 
 
 @handles_oversized
@@ -154,7 +186,9 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
         detail = reads.topic(where.cluster, topic)
     except OperationError as exc:
         return _page(request, "topic_detail.html", {**context, "error": exc.message}, exc.status)
-    context.update(detail=detail, configs=[reads.config_row(c) for c in detail.configs])
+    configs = [reads.config_row(c) for c in reads.with_defaults(detail.configs)]
+    noted = any(c["note"] or not c["reported"] for c in configs)
+    context.update(detail=detail, configs=configs, configs_noted=noted)
     return _page(request, "topic_detail.html", context)
 
 

@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
 from rbac import engine
@@ -99,6 +101,15 @@ def bob(personas, client):
     """Bob (team platform) signed in to the test client."""
     client.force_login(personas["bob"])
     return personas["bob"]
+
+
+@pytest.fixture
+def api(personas) -> APIClient:
+    """Bob, authenticated by token."""
+    client = APIClient()
+    token = Token.objects.create(user=personas["bob"])
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
 
 
 def last_record() -> AuditRecord:

@@ -31,6 +31,7 @@ from topics.kafka.messages import (
     read_messages,
 )
 from topics.kafka.topic_admin import (
+    KAFKA_DEFAULT,
     ConfigEntry,
     PartitionInfo,
     TopicDetail,
@@ -48,6 +49,7 @@ from topics.kafka.topic_admin import (
 
 __all__ = [
     "AUDIT_CLIENT_ID",
+    "KAFKA_DEFAULT",
     "ClusterUnavailable",
     "ConfigEntry",
     "KafkaError",
