@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -368,6 +369,52 @@ def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
                 "", f"the message is {size} bytes; at most {limit} bytes may be produced", TooLarge
             )
     return problems.result(lambda: NewMessage(key, value, headers, partition))
+
+
+TEMPLATE_MAX_CHARS = 8192
+TEMPLATE_KEYS = ("key", "value", "headers", "partition")
+
+
+def check_template(given: str) -> Checked[dict[str, str]]:
+    """A JSON template of a message — ``{"key", "value", "headers": {name: value},
+    "partition"}``, a value that is not a string written as JSON — as the produce form's
+    fields. The form is only filled: what is produced is checked when it is sent."""
+    problems = _Problems()
+    template = None
+    if len(given) > TEMPLATE_MAX_CHARS:
+        problems.add("template", f"at most {TEMPLATE_MAX_CHARS} characters")
+    else:
+        try:
+            template = json.loads(given)
+        except ValueError as exc:
+            problems.add("template", f"not valid JSON: {exc}")
+    if template is not None and not isinstance(template, dict):
+        problems.add("template", "must be a JSON object")
+    elif template is not None:
+        unknown = sorted(set(template) - set(TEMPLATE_KEYS))
+        if unknown:
+            problems.add(
+                "template", f"unknown fields {', '.join(unknown)}; use {', '.join(TEMPLATE_KEYS)}"
+            )
+        headers = template.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            problems.add("template", "headers must be an object of names to strings")
+    return problems.result(lambda: _template_fields(template))
+
+
+def _template_fields(template: dict) -> dict[str, str]:
+    def shown(value: object) -> str:
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+    headers = template.get("headers") or {}
+    return {
+        "key": shown(template.get("key")),
+        "value": shown(template.get("value")),
+        "headers": "\n".join(f"{name}: {value}" for name, value in headers.items()),
+        "partition": shown(template.get("partition")),
+    }
 
 
 def message_given(data: Mapping) -> NewMessage:

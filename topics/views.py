@@ -239,21 +239,34 @@ def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     context = _topic_context(request, where, topic, "produce")
     context["max_bytes"] = settings.FLEX_PRODUCE_MAX_BYTES
     if request.method == "GET":
-        return _page(request, "topic_produce.html", {**context, "form": ProduceForm()})
+        return _produce_form(request, context)
     data, too_big = _post(request)
     checked = operations.refused(too_big) if too_big else validation.check_message(data, page=True)
     outcome = operations.run_request(
         request, operations.message_produce(where, topic, checked, data), via="ui"
     )
-    if outcome.ok:
-        where_to = outcome.result
-        messages.success(
-            request,
-            f"Produced to partition {where_to['partition']} at offset {where_to['offset']}.",
-        )
-        return redirect("topic-produce", cluster=where.id, topic=topic)
+    # The form keeps what was sent, to send again or change a field; "Clear" empties it.
     context.update(form=bound(ProduceForm(data), checked), outcome=outcome)
+    if outcome.ok:
+        written = outcome.result
+        messages.success(
+            request, f"Produced to partition {written['partition']} at offset {written['offset']}."
+        )
+        context["written"] = written
     return _page(request, "topic_produce.html", context, outcome.http_status)
+
+
+def _produce_form(request: HttpRequest, context: dict) -> HttpResponse:
+    """The empty form, or filled from a JSON template (``?template=``): nothing is sent."""
+    if "template" not in request.GET:
+        return _page(request, "topic_produce.html", {**context, "form": ProduceForm()})
+    checked = validation.check_template(request.GET["template"])
+    form = ProduceForm(initial=checked.value or {})
+    context.update(form=form, template=request.GET["template"])
+    if checked.error is not None:
+        context["template_error"] = checked.error.message
+        return _page(request, "topic_produce.html", context, 400)
+    return _page(request, "topic_produce.html", context)
 
 
 @require_GET
