@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +25,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from audit import chain, export, outbox, queries
+from audit import chain, events, export, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
@@ -65,7 +67,15 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not can_read_audit_log(request.user):
         return _forbidden(request)
-    return _log_page(request, AUDIT_LOG, AuditRecord.objects.all())
+    return _log_page(request, AUDIT_LOG, AuditRecord.objects.all(), {"logins": logins()})
+
+
+def logins() -> list[str]:
+    """Who may be looked for, for the login field's suggestions: every account's login."""
+    named = get_user_model().objects.annotate(
+        shown=Coalesce(NullIf("flex_profile__login", Value("")), "username")
+    )
+    return list(named.order_by("shown").values_list("shown", flat=True).distinct()[:1000])
 
 
 @require_GET
@@ -93,20 +103,24 @@ def _log_page(
         "form": form,
         "window": window,
         "actions": CATALOGUE,
+        "types": events.TYPES,
+        "events": events.known(),
+        "ranges": [(key, label) for key, (label, _) in queries.RANGES.items()],
         "outcomes": [value for value, _ in AuditRecord.OUTCOMES],
         **(extra or {}),
     }
     if not form.is_valid():
         return render(request, "audit/log.html", context, status=400)
     matching = queries.records_matching(records, form)
-    page = queries.page_of(matching, form.cleaned_data["after"])
+    page = queries.page_of(queries.with_error(matching), form.cleaned_data["after"])
     filters = queries.active_filters(form)
     context.update(
         page=page,
         rows=list_rows(page.rows, reverse(scope.list_url)),
-        chart=queries.activity(matching, window),
+        chart=queries.chart_for(matching, form),
         filters=filters,
         filters_query=urlencode(filters),
+        filters_query_no_range=urlencode({k: v for k, v in filters.items() if k != "range"}),
         paged=form.cleaned_data["after"] is not None,
     )
     return render(request, "audit/log.html", context)
@@ -125,6 +139,7 @@ def list_rows(records: list[AuditRecord], list_url: str) -> list[dict]:
             "resource": record.resource_name,
             "cluster": record.cluster_id,
             "outcome": record.outcome,
+            "error": getattr(record, "error", None) or "",
         }
         for record in records
     ]

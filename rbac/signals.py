@@ -28,6 +28,8 @@ CREATE_PROFILE = "mutation/create-profile"
 EDIT_PROFILE = "mutation/edit-profile"
 DELETE_PROFILE = "mutation/delete-profile"
 SIMULATE = "query/simulate-policy"
+EVENTS = (CREATE, EDIT, DELETE, IMPORT, EDIT_ACCESS, CREATE_PROFILE, EDIT_PROFILE, DELETE_PROFILE)
+EVENTS += (SIMULATE,)
 
 
 def send_policy_changed(
