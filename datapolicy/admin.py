@@ -7,19 +7,17 @@ inside the change's transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from datapolicy import recording
 from datapolicy.forms import DataPolicyForm, ExclusionsForm, ImportForm
 from datapolicy.models import DataPolicy, DataPolicySettings
 from datapolicy.yaml_io import DataPolicyFileError, export_text, import_text
+from lib.files import FileAdmin
 from rbac.admin import AdminsOnly
 
 
@@ -59,8 +57,12 @@ class Recorded:
 
 
 @admin.register(DataPolicy)
-class DataPolicyAdmin(AdminsOnly, Recorded, admin.ModelAdmin):
+class DataPolicyAdmin(AdminsOnly, Recorded, FileAdmin, admin.ModelAdmin):
     form = DataPolicyForm
+    file_title, file_noun, file_name = "data policies", "data-policy", "flex-data-policies"
+    file_keys = ("policies", "exclusions")
+    import_form, import_template = ImportForm, "admin/file_import.html"
+    file_error = DataPolicyFileError
     change_list_template = "admin/datapolicy/datapolicy/change_list.html"
     list_display = (
         "name",
@@ -75,63 +77,23 @@ class DataPolicyAdmin(AdminsOnly, Recorded, admin.ModelAdmin):
     search_fields = ("name", "category", "fields", "unmask_roles")
     readonly_fields = ("updated_at", "updated_by")
 
-    def get_urls(self) -> list:
-        custom = [
-            path("import/", self.admin_site.admin_view(self.import_view), name="datapolicy_import"),
-            path("export/", self.admin_site.admin_view(self.export_view), name="datapolicy_export"),
-        ]
-        return custom + super().get_urls()
+    def import_file(self, request: HttpRequest, text: str, *, replace: bool):
+        return import_text(
+            text, replace=replace, by=request.user.get_username(), request=request, via="admin"
+        )
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
-            return HttpResponse("Only admins may import data policies.", status=403)
-        form, errors = ImportForm(), []
-        if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
-            errors = self._import(request, form)
-            if not errors:
-                return HttpResponseRedirect(reverse("admin:datapolicy_datapolicy_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "form": form,
-            "errors": errors,
-            "title": "Import data policies",
-        }
-        return TemplateResponse(request, "admin/datapolicy/datapolicy/import.html", context)
+    def import_refused(self, request: HttpRequest, errors: list[str]) -> None:
+        recording.change_recorded(
+            request=request,
+            change="import",
+            before=None,
+            after=None,
+            status="failed",
+            error="; ".join(errors),
+        )
 
-    def _import(self, request: HttpRequest, form: ImportForm) -> list[str]:
-        if not form.is_valid():
-            errors = [f"{field}: {e}" for field, items in form.errors.items() for e in items]
-            recording.change_recorded(
-                request=request,
-                change="import",
-                before=None,
-                after=None,
-                status="failed",
-                error="; ".join(errors),
-            )
-            return errors
-        try:
-            result = import_text(
-                form.cleaned_data["file"],
-                replace=form.cleaned_data["replace"],
-                by=request.user.get_username(),
-                request=request,
-                via="admin",
-            )
-        except DataPolicyFileError as exc:
-            return exc.errors
-        self.message_user(request, f"Imported: {result.summary()}.", messages.SUCCESS)
-        return []
-
-    def export_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
-            return HttpResponse("Only admins may export data policies.", status=403)
-        response = HttpResponse(export_text(), content_type="application/yaml; charset=utf-8")
-        name = f"flex-data-policies-{datetime.now(UTC):%Y%m%d-%H%M%S}.yaml"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+    def export_file(self) -> str:
+        return export_text()
 
 
 @admin.register(DataPolicySettings)

@@ -28,6 +28,7 @@ from typing import NamedTuple
 from datapolicy.models import DataPolicy, DataPolicySettings
 from datapolicy.redactions import REDACTIONS, full
 from datapolicy.validation import PARTS, SCALAR
+from lib import jsontext
 from rbac.index import holds, resource_covers
 
 Headers = list[tuple[str, bytes | None]]
@@ -59,14 +60,23 @@ class PartPlan:
 
 
 class Mark(NamedTuple):
-    """Where a policy masked: a tuple, as thousands are made per read."""
+    """Where a policy masked, and how many times in one message: one mark per field, not per
+    occurrence (``items[*].pan``, however many items there are)."""
 
     part: str  # key | value | headers
-    path: str  # "" for the whole part; card.pan, items[0].pan, or a header's name
+    path: str  # "" for the whole part; card.pan, items[*].pan, or a header's name
     policy: str
+    count: int = 1
 
     def as_json(self) -> dict:
-        return {"part": self.part, "path": self.path, "policy": self.policy}
+        return {"part": self.part, "path": self.path, "policy": self.policy, "count": self.count}
+
+
+class Parsed(NamedTuple):
+    """JSON as parsed (``native``: see ``lib.jsontext``)."""
+
+    value: object
+    native: bool
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,9 @@ class Masked:
     headers: Headers
     covered: frozenset[str]  # "key", "value", "header:<index>"
     marks: tuple[Mark, ...]
+    # "key" | "value" -> the masked JSON written indented, where fields were masked: what
+    # the pages show, so that they need not parse it again (nor keep it parsed meanwhile)
+    indented: dict[str, str]
 
 
 class Plan:
@@ -97,19 +110,27 @@ class Plan:
     def mask(self, key: bytes | None, value: bytes | None, headers: Headers) -> Masked:
         marks: list[Mark] = []
         covered: set[str] = set()
-        key = self._part("key", key, marks, covered)
-        value = self._part("value", value, marks, covered)
+        indented: dict[str, str] = {}
+        key = self._part("key", key, marks, covered, indented)
+        value = self._part("value", value, marks, covered, indented)
         headers = self._headers(headers, marks, covered)
-        self.masked.update(mark.policy for mark in marks)
-        return Masked(key, value, headers, frozenset(covered), tuple(marks))
+        for mark in marks:
+            self.masked[mark.policy] += mark.count
+        return Masked(key, value, headers, frozenset(covered), tuple(marks), indented)
 
-    def _part(self, part: str, data: bytes | None, marks: list, covered: set) -> bytes | None:
+    def _part(
+        self, part: str, data: bytes | None, marks: list, covered: set, indented: dict
+    ) -> bytes | None:
         plan = self.parts[part]
         if data is None or plan.empty:
             return data
         masked = _mask_whole(plan, data, part, "", marks, self.clear, structure=False)
-        if masked is not data:
-            covered.add(part)
+        if masked is data:
+            return data
+        covered.add(part)
+        if isinstance(masked, Parsed):
+            indented[part] = jsontext.pretty(masked.value, masked.native)
+            return jsontext.compact(masked.value, masked.native)
         return masked
 
     def _headers(self, headers: Headers, marks: list, covered: set) -> Headers:
@@ -121,6 +142,8 @@ class Plan:
             masked = data
             if data is not None:
                 masked = _mask_header(plan, name, data, marks, self.clear)
+                if isinstance(masked, Parsed):
+                    masked = jsontext.compact(masked.value, masked.native)
             if masked is not data:
                 covered.add(f"header:{index}")
             out.append((name, masked))
@@ -144,20 +167,19 @@ class Plan:
         return sum(self.clear.values()) > 0
 
 
-def _decode(data: bytes) -> tuple[str | None, object]:
-    """(text or None for binary, the parsed JSON object/list or None)."""
+def _decode(data: bytes) -> tuple[str | None, Parsed | None]:
+    """(text or None for binary, the parsed JSON object or list, else None)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None, None
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    if text.lstrip()[:1] in ("{", "["):
         try:
-            parsed = json.loads(text)
+            value, native = jsontext.parse(data)
         except (ValueError, RecursionError):
             return text, None
-        if isinstance(parsed, dict | list):
-            return text, parsed
+        if type(value) in _CONTAINERS:
+            return text, Parsed(value, native)
     return text, None
 
 
@@ -175,9 +197,9 @@ def _scalar_text(text: str) -> str:
 
 def _mask_whole(
     plan: PartPlan, data: bytes, part: str, path: str, marks, clear, *, structure: bool
-) -> bytes:
+) -> bytes | Parsed:
     """A key, a value or a header value: scalar rules, else fields; ``data`` itself if
-    nothing was masked."""
+    nothing was masked, the masked JSON (``Parsed``) if fields were."""
     text, parsed = _decode(data)
     if plan.scalar is not None:
         marks.append(Mark(part, path, plan.scalar.policy))
@@ -194,18 +216,21 @@ def _mask_whole(
         if plan.clear_fields and not structure:
             clear[next(iter(plan.clear_fields.values())).policy] += 1
         return data
-    walker = _Walker(plan, part, path, marks, clear)
+    walker = _Walker(plan, clear)
     try:
-        masked = walker.node(parsed, path)
+        walker.node(parsed.value, path)
     except RecursionError:  # nested deeper than the walk may go: hide it all
         marks.append(Mark(part, path, next(iter(plan.fields.values())).policy))
         return full("").encode()
-    if not walker.changed:
+    if not walker.found:
         return data
-    return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode()
+    marks.extend(
+        Mark(part, where, policy, count) for where, (policy, count) in walker.found.items()
+    )
+    return parsed
 
 
-def _mask_header(plan: PartPlan, name: str, data: bytes, marks, clear) -> bytes:
+def _mask_header(plan: PartPlan, name: str, data: bytes, marks, clear) -> bytes | Parsed:
     if plan.scalar is None:
         rule = plan.fields.get(name)
         if rule is not None:
@@ -224,41 +249,41 @@ def _redact_bytes(rule: Rule, data: bytes) -> bytes:
 
 
 class _Walker:
-    """Masks named fields at any depth; notes whether anything changed.
+    """Masks named fields at any depth, in place (the parsed value is the walk's own), and
+    counts them by path (``found``: path -> [policy, count]).
 
     One loop per object, no call per key: a read walks every key of every message."""
 
-    def __init__(self, plan: PartPlan, part: str, path: str, marks: list, clear) -> None:
-        self.fields, self.clear_fields = plan.fields, plan.clear_fields
-        self.part, self.marks, self.clear = part, marks, clear
-        self.changed = False
+    def __init__(self, plan: PartPlan, clear) -> None:
+        self.fields, self.clear_fields, self.clear = plan.fields, plan.clear_fields, clear
+        self.found: dict[str, list] = {}
 
-    def node(self, node: object, path: str) -> object:
-        if type(node) is dict:  # json.loads makes exactly dicts and lists
-            return self._object(node, path)
-        if type(node) is list:
-            return [
-                self.node(item, f"{path}[{i}]") if type(item) in _CONTAINERS else item
-                for i, item in enumerate(node)
-            ]
-        return node
+    def node(self, node: object, path: str) -> None:
+        if type(node) is dict:  # the parsers make exactly dicts and lists
+            self._object(node, path)
+        elif type(node) is list:
+            inner = f"{path}[*]"
+            for item in node:
+                if type(item) in _CONTAINERS:
+                    self.node(item, inner)
 
-    def _object(self, node: dict, path: str) -> dict:
-        fields, clear_fields, note = self.fields, self.clear_fields, self.marks.append
-        out = {}
-        for name, value in node.items():
+    def _object(self, node: dict, path: str) -> None:
+        fields, clear_fields, found = self.fields, self.clear_fields, self.found
+        for name, value in node.items():  # values are replaced, never keys: safe to iterate
             rule = fields.get(name)
             if rule is not None:
-                self.changed = True
-                note(Mark(self.part, f"{path}.{name}" if path else name, rule.policy))
-                out[name] = rule.redact(value) if type(value) is str else redact_leaf(rule, value)
+                node[name] = rule.redact(value) if type(value) is str else redact_leaf(rule, value)
+                where = f"{path}.{name}" if path else name
+                seen = found.get(where)
+                if seen is None:
+                    found[where] = [rule.policy, 1]
+                else:
+                    seen[1] += 1
                 continue
             if clear_fields and name in clear_fields:
                 self.clear[clear_fields[name].policy] += 1
             if type(value) in _CONTAINERS:
-                value = self.node(value, f"{path}.{name}" if path else name)
-            out[name] = value
-        return out
+                self.node(value, f"{path}.{name}" if path else name)
 
 
 _CONTAINERS = (dict, list)

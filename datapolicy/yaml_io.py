@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import yaml
-from django.db import transaction
 from django.db.models import Max
 
 from datapolicy import recording
 from datapolicy.models import DataPolicy, DataPolicySettings
 from datapolicy.validation import check_exclusions, check_policy
+from lib.files import import_all_or_nothing
 from rbac.validation import show
 
 TOP_KEYS = frozenset({"policies", "exclusions"})
@@ -104,32 +104,20 @@ def import_text(
     text: str | bytes, *, replace: bool = False, by: str = "", request=None, via: str = "cli"
 ) -> ImportResult:
     """Import all or nothing; exactly one audit record, failed or succeeded."""
-    try:
-        parsed = parse(text)
-    except DataPolicyFileError as exc:
-        recording.change_recorded(
-            request=request,
-            change="import",
-            before=None,
-            after=None,
-            via=via,
-            status="failed",
-            error="; ".join(exc.errors)[:2000],
-            extra={"replace": replace},
-        )
-        raise
-    with transaction.atomic():
-        before = state()
-        result = apply(parsed, replace=replace, by=by)
-        recording.change_recorded(
-            request=request,
-            change="import",
-            before=before,
-            after=state(),
-            via=via,
-            extra={"replace": replace, "summary": result.summary()},
-        )
-    return result
+
+    def record(**outcome) -> None:
+        recording.change_recorded(request=request, change="import", via=via, **outcome)
+
+    return import_all_or_nothing(
+        text,
+        parse=parse,
+        apply=lambda parsed: apply(parsed, replace=replace, by=by),
+        state=state,
+        record=record,
+        error=DataPolicyFileError,
+        extra={"replace": replace},
+        summary=lambda result: {"summary": result.summary()},
+    )
 
 
 def apply(parsed: Parsed, *, replace: bool, by: str) -> ImportResult:

@@ -6,16 +6,14 @@ transaction, with the state before and after; audit records it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.contrib import admin, messages
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
+from lib.files import FileAdmin
 from rbac import signals
 from rbac.actions import CATALOGUE
 from rbac.door import is_admin
@@ -118,8 +116,11 @@ class Audited:
 
 
 @admin.register(Policy)
-class PolicyAdmin(AdminsOnly, Audited, admin.ModelAdmin):
+class PolicyAdmin(AdminsOnly, Audited, FileAdmin, admin.ModelAdmin):
     form = PolicyForm
+    file_title, file_noun, file_name = "policies", "policy", "flex-policies"
+    file_keys = ("authorized_roles", "admin_roles", "auditor_roles", "policies")
+    import_form, import_template, file_error = ImportForm, "admin/file_import.html", PolicyFileError
     change_list_template = "admin/rbac/policy/change_list.html"
     list_display = (
         "id",
@@ -179,77 +180,29 @@ class PolicyAdmin(AdminsOnly, Audited, admin.ModelAdmin):
         state = "enabled" if enabled else "disabled"
         self.message_user(request, f"{count} policies {state}.", messages.SUCCESS)
 
-    def get_urls(self) -> list:
-        custom = [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="rbac_policy_import",
-            ),
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name="rbac_policy_export",
-            ),
-        ]
-        return custom + super().get_urls()
+    def import_file(self, request: HttpRequest, text: bytes, *, replace: bool):
+        return import_text(
+            text,
+            replace=replace,
+            by=request.user.get_username(),
+            user=request.user,
+            request=request,
+            via="admin",
+        )
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
-            return HttpResponse("Only admins may import policies.", status=403)
-        form = ImportForm()
-        errors: list[str] = []
-        if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
-            errors = self._import(request, form)
-            if not errors:
-                return HttpResponseRedirect(reverse("admin:rbac_policy_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "form": form,
-            "errors": errors,
-            "title": "Import policies",
-        }
-        return TemplateResponse(request, "admin/rbac/policy/import.html", context)
+    def import_refused(self, request: HttpRequest, errors: list[str]) -> None:
+        signals.send_policy_changed(
+            user=request.user,
+            request=request,
+            event=signals.IMPORT,
+            before=None,
+            after=None,
+            status="failed",
+            error="; ".join(errors),
+        )
 
-    def _import(self, request: HttpRequest, form: ImportForm) -> list[str]:
-        """Import the upload; the errors to show (none on success)."""
-        if not form.is_valid():
-            errors = [f"{field}: {e}" for field, list_ in form.errors.items() for e in list_]
-            signals.send_policy_changed(
-                user=request.user,
-                request=request,
-                event=signals.IMPORT,
-                before=None,
-                after=None,
-                status="failed",
-                error="; ".join(errors),
-            )
-            return errors
-        try:
-            result = import_text(
-                form.cleaned_data["file"],
-                replace=form.cleaned_data["replace"],
-                by=request.user.get_username(),
-                user=request.user,
-                request=request,
-                via="admin",
-            )
-        except PolicyFileError as exc:
-            return exc.errors
-        for note in result.notes:
-            self.message_user(request, note, messages.WARNING)
-        self.message_user(request, f"Imported: {result.summary()}.", messages.SUCCESS)
-        return []
-
-    def export_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
-            return HttpResponse("Only admins may export policies.", status=403)
-        response = HttpResponse(export_text(), content_type="application/yaml; charset=utf-8")
-        name = f"flex-policies-{datetime.now(UTC):%Y%m%d-%H%M%S}.yaml"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+    def export_file(self) -> str:
+        return export_text()
 
 
 @admin.register(AccessSettings)

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import yaml
-from django.db import transaction
 from django.db.models import Max
 
+from lib.files import import_all_or_nothing
 from rbac import signals
 from rbac.models import AccessSettings, Policy
 from rbac.validation import check_policy, check_role_list, show
@@ -151,34 +151,22 @@ def import_text(
     via: str = "cli",
 ) -> ImportResult:
     """Import a policy file all or nothing, and signal exactly one audit event either way."""
-    try:
-        parsed = parse(text)
-    except PolicyFileError as exc:
+
+    def record(**outcome) -> None:
         signals.send_policy_changed(
-            user=user,
-            request=request,
-            event=signals.IMPORT,
-            before=None,
-            after=None,
-            via=via,
-            status="failed",
-            error="; ".join(exc.errors)[:2000],
-            extra={"replace": replace},
+            user=user, request=request, event=signals.IMPORT, via=via, **outcome
         )
-        raise
-    with transaction.atomic():
-        before = state()
-        result = apply(parsed, replace=replace, by=by)
-        signals.send_policy_changed(
-            user=user,
-            request=request,
-            event=signals.IMPORT,
-            before=before,
-            after=state(),
-            via=via,
-            extra={"replace": replace, "summary": result.summary(), "notes": result.notes},
-        )
-    return result
+
+    return import_all_or_nothing(
+        text,
+        parse=parse,
+        apply=lambda parsed: apply(parsed, replace=replace, by=by),
+        state=state,
+        record=record,
+        error=PolicyFileError,
+        extra={"replace": replace},
+        summary=lambda result: {"summary": result.summary(), "notes": result.notes},
+    )
 
 
 def apply(parsed: PolicyFile, *, replace: bool, by: str) -> ImportResult:

@@ -70,7 +70,7 @@ CHANGES_NOTHING: dict[str, str] = {
     "admin:password_change_done": "renders a confirmation page",
     "admin:catch-all": "answers 404 or redirects for admin paths that match nothing",
     "admin:rbac_policy_export": "downloads the policy file (reads only)",
-    "admin:datapolicy_export": "downloads the data-policy file (reads only)",
+    "admin:datapolicy_datapolicy_export": "downloads the data-policy file (reads only)",
     "admin:<model>_history": "renders an object's admin history",
     "admin:<model>_redirect": "redirects /admin/<app>/<model>/<id>/ to the change page",
 }
@@ -609,7 +609,7 @@ ADMIN_SITE_WRITES: dict[str, Callable[[World], tuple[dict, dict]]] = {
         {},
     ),
     "admin:rbac_policy_import": lambda w: ({}, {"file": _policy_file()}),
-    "admin:datapolicy_import": lambda w: ({}, {"file": _data_policy_file()}),
+    "admin:datapolicy_datapolicy_import": lambda w: ({}, {"file": _data_policy_file()}),
 }
 
 

@@ -5,10 +5,10 @@ The result is plain text for templates (autoescaped, never marked safe) and the 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
+from lib import jsontext
 from topics.kafka import Message
 
 SHOW_MAX_CHARS = 64 * 1024  # longer values are cut on screen (the API says so too)
@@ -16,27 +16,30 @@ SHOW_MAX_CHARS = 64 * 1024  # longer values are cut on screen (the API says so t
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def render_bytes(data: bytes | None, *, masked: bool = False) -> dict:
+def render_bytes(data: bytes | None, *, masked: bool = False, indented: str | None = None) -> dict:
     """``{"format": "null"|"json"|"text"|"hex", "text": str, "size": int, "truncated": bool}``.
 
     ``masked``: a data policy covered these bytes; they are shown as JSON or text only,
-    never as hex (which would spell out what a text rendering replaces).
+    never as hex (which would spell out what a text rendering replaces). ``indented``:
+    the masking already wrote them out as indented JSON.
     """
     if data is None:
         return {"format": "null", "text": "", "size": 0, "truncated": False}
+    if indented is not None:
+        return _cut("json", indented, len(data))
     try:
         text = data.decode("utf-8", "replace" if masked else "strict")
     except UnicodeDecodeError:
         return _cut("hex", data.hex(" "), len(data))
     if _CONTROL.search(text) and not masked:
         return _cut("hex", data.hex(" "), len(data))
+    if text.lstrip()[:1] not in ("{", "["):  # only objects and lists are shown as JSON
+        return _cut("text", text, len(data))
     try:
-        parsed = json.loads(text)
-    except ValueError:
+        value, native = jsontext.parse(text)
+    except (ValueError, RecursionError):
         return _cut("text", text, len(data))
-    if not isinstance(parsed, dict | list):
-        return _cut("text", text, len(data))
-    return _cut("json", json.dumps(parsed, indent=2, ensure_ascii=False), len(data))
+    return _cut("json", jsontext.pretty(value, native), len(data))
 
 
 def _cut(fmt: str, text: str, size: int) -> dict:
@@ -49,16 +52,21 @@ def _cut(fmt: str, text: str, size: int) -> dict:
     }
 
 
-def render_message(message: Message, covered: frozenset[str] = frozenset()) -> dict:
+def render_message(
+    message: Message, covered: frozenset[str] = frozenset(), indented: dict | None = None
+) -> dict:
     """A message for pages and the API; ``covered`` names the parts a data policy masked
-    ("key", "value", "header:<index>")."""
+    ("key", "value", "header:<index>"), ``indented`` those the masking wrote out as JSON."""
+    indented = indented or {}
     return {
         "partition": message.partition,
         "offset": message.offset,
         "timestamp": message.timestamp,
         "time": _iso(message.timestamp),
-        "key": render_bytes(message.key, masked="key" in covered),
-        "value": render_bytes(message.value, masked="value" in covered),
+        "key": render_bytes(message.key, masked="key" in covered, indented=indented.get("key")),
+        "value": render_bytes(
+            message.value, masked="value" in covered, indented=indented.get("value")
+        ),
         "headers": [
             {"name": name, "value": render_bytes(data, masked=f"header:{i}" in covered)}
             for i, (name, data) in enumerate(message.headers)

@@ -22,6 +22,7 @@ class ShownMessage:
     message: Message
     covered: frozenset[str]  # "key", "value", "header:<index>"
     marks: tuple[Mark, ...] = ()
+    indented: dict[str, str] | None = None  # masked JSON keys and values, written indented
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def masked_read(
         for message in result.messages:
             masked = plan.mask(message.key, message.value, message.headers)
             safe = replace(message, key=masked.key, value=masked.value, headers=masked.headers)
-            shown.append(ShownMessage(safe, masked.covered, masked.marks))
+            shown.append(ShownMessage(safe, masked.covered, masked.marks, masked.indented))
     return MaskedRead(shown, result.partial, plan.applied(), plan.saw_unmasked)
 
 

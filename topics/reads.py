@@ -172,7 +172,7 @@ def topic(cluster: Cluster, name: str) -> kafka.TopicDetail:
 def message_json(shown: ShownMessage) -> dict:
     """A message as it leaves Flex (already masked by the read), with what was masked."""
     return {
-        **display.render_message(shown.message, shown.covered),
+        **display.render_message(shown.message, shown.covered, shown.indented),
         "masked": [mark.as_json() for mark in shown.marks],
     }
 

@@ -53,11 +53,30 @@ def test_it_masks_named_fields_in_objects_nested_in_lists_and_maps():
     }
     assert {m.path for m in masked.marks} == {
         "order.pan",
-        "order.lines[0].credit_card",
+        "order.lines[*].credit_card",
         "by_id.a.pan",
     }
     assert {m.policy for m in masked.marks} == {"Credit Card"}
     assert masked.covered == {"value"}
+
+
+def test_a_field_masked_in_every_item_of_a_list_is_one_mark_with_its_count():
+    value = {"lines": [{"pan": "4111111111111111"}, {"pan": "5500000000000004"}, {"qty": 1}]}
+    reader = plan(CARD)
+    masked = reader.mask(None, json.dumps(value).encode(), [])
+    assert value_of(masked)["lines"][1] == {"pan": "************0004"}
+    assert masked.marks == (("value", "lines[*].pan", "Credit Card", 2),)
+    assert reader.applied()[0]["masked"] == 2  # the record counts occurrences
+    assert json.loads(masked.indented["value"]) == value_of(masked)
+
+
+def test_numbers_beyond_64_bits_and_nan_survive_masking_exactly():
+    value = b'{"id": 123456789012345678901234567890, "ratio": NaN, "pan": "4111111111111111"}'
+    masked = plan(CARD).mask(None, value, [])
+    assert masked.value == (
+        b'{"id":123456789012345678901234567890,"ratio":NaN,"pan":"************1111"}'
+    )
+    assert "123456789012345678901234567890" in masked.indented["value"]
 
 
 def test_it_fully_redacts_a_field_holding_an_object_or_a_list():

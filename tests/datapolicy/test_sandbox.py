@@ -31,7 +31,7 @@ def test_the_api_masks_and_names_the_policies(client, personas, data_policy):
     assert b"41111111" not in response.content
     body = response.json()
     assert json.loads(body["value"]) == {"pan": "************1111"}
-    assert body["masked"] == [{"part": "value", "path": "pan", "policy": "Credit Card"}]
+    assert body["masked"] == [{"part": "value", "path": "pan", "policy": "Credit Card", "count": 1}]
     assert body["policies"][0]["name"] == "Credit Card"
     assert AuditRecord.objects.count() == before + 1
     record = last_record()
