@@ -294,6 +294,8 @@ FLEX_AUDIT_LEASE_SECONDS = env_int("FLEX_AUDIT_LEASE_SECONDS", 120, minimum=5, m
 
 # Topics.
 FLEX_PRODUCE_MAX_BYTES = env_int("FLEX_PRODUCE_MAX_BYTES", 1024 * 1024, minimum=1)
+# Messages one page of the message browser may scan to find its matches (then: partial).
+FLEX_READ_SCAN_MAX = env_int("FLEX_READ_SCAN_MAX", 10_000, minimum=1, maximum=1_000_000)
 # A produce form carries the message (form-encoded, so up to about twice its size): let the
 # topic pages answer "too large" themselves instead of Django refusing the body.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * FLEX_PRODUCE_MAX_BYTES + 65_536)

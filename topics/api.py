@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -58,7 +60,36 @@ TOPIC_PARAMS = [
     OpenApiParameter("topic", str, OpenApiParameter.PATH),
 ]
 CLUSTER_PARAMS = TOPIC_PARAMS[:1]
-CONFIRMED = validation.Checked(True)  # the API's DELETE and truncate need no typed name
+CONFIRMED = validation.Checked(True)
+READ_DESCRIPTION = (
+    "`mode=latest` answers the newest messages first; `offset` and `timestamp` answer "
+    "ascending from the start point (`order` says which). Follow `next` and `previous` "
+    "(opaque cursors of per-partition offsets: pass one as `cursor`, the other fields "
+    "kept) to page on either way; a cursor that is garbled, forged or another topic's is "
+    "a 400. Filters run on the server after masking, so they never match what the "
+    "data policies hide: `q` (in the key or value, any case), `key` (exact), `header` "
+    "(`name` or `name=value`), `expr` (JMESPath over `{key, value, headers, partition, "
+    "offset, timestamp}`, JSON parsed: `value.customer.id == '42'` — text in single "
+    "quotes). A page scans at most `FLEX_READ_SCAN_MAX` messages (and the time and size "
+    "bounds); `scanned`, `matched` and `partial` report it, and `next` continues the scan."
+)
+READ_EXAMPLES = [
+    OpenApiExample(
+        "a filtered page",
+        response_only=True,
+        value={
+            "messages": [],
+            "order": "newest first",
+            "scanned": 10000,
+            "matched": 3,
+            "partial": True,
+            "next": "eyJjIjoiZmxleC10ZXN0Ii…",
+            "previous": None,
+            "data_policies": [],
+            "audit_record": "01938c2e-7d2a-7c3e-9b1f-2f9a4e1d6b10",
+        },
+    )
+]  # the API's DELETE and truncate need no typed name
 
 
 def _body(request: Request) -> tuple[dict, OperationError | None]:
@@ -224,17 +255,17 @@ class TopicMessagesView(APIView):
     @extend_schema(
         operation_id="messages_read",
         summary="Read messages: paged, filtered, masked (TOPIC_INSPECT; recorded)",
+        description=READ_DESCRIPTION,
         parameters=[*TOPIC_PARAMS, ReadSerializer],
         responses={200: ReadResultSerializer, **ERRORS},
+        examples=READ_EXAMPLES,
     )
     def get(self, request: Request, cluster: str, topic: str) -> Response:
-        params = request.query_params
-        checked = validation.check_read(params)
-        roles = roles_for_user(request.user)
         where = operations.target(cluster)
-        operation = operations.messages_read(where, topic, checked, params, roles=roles)
-        outcome = operations.run_request(request, operation, via="api")
-        return _answer(outcome, _messages, status.HTTP_200_OK)
+        outcome = _browse(request, where, topic, download=False)
+        return _answer(
+            outcome, lambda done: reads.page_json(done.result, where=where, topic=topic), 200
+        )
 
     @extend_schema(
         operation_id="message_produce",
@@ -249,8 +280,36 @@ class TopicMessagesView(APIView):
         return _run(request, operation, status.HTTP_201_CREATED)
 
 
-def _messages(outcome: Outcome) -> dict:
-    return reads.messages_json(outcome.result)
+def _browse(request: Request, where: operations.Target, topic: str, *, download: bool) -> Outcome:
+    params = request.query_params
+    checked = validation.check_read(params, full=download)
+    roles = roles_for_user(request.user)
+    operation = operations.messages_read(
+        where, topic, checked, params, roles=roles, download=download
+    )
+    return operations.run_request(request, operation, via="api")
+
+
+class MessagesDownloadView(APIView):
+    @extend_schema(
+        operation_id="messages_download",
+        summary="Download a page of messages as JSON Lines (TOPIC_DATA_DOWNLOAD; recorded)",
+        description="The same parameters as reading (one message: `mode=offset&partition=P"
+        "&offset=O&limit=1`); one whole message per line, masked, never cut at the display "
+        "limit. `X-Scanned` and `X-Matched` carry the scan's counts.",
+        parameters=[*TOPIC_PARAMS, ReadSerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR, description="one JSON message per line"
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, cluster: str, topic: str) -> HttpResponse | Response:
+        outcome = _browse(request, operations.target(cluster), topic, download=True)
+        if not outcome.ok:
+            return _answer(outcome, dict, 200)
+        return reads.download_response(outcome.result, f"{topic}-page")
 
 
 class TopicTruncateView(APIView):

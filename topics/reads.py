@@ -6,12 +6,18 @@ and every message read is an operation the gate decides and records instead.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from django.http import HttpResponse
 
 from audit.records import is_secret_key
 from lib.errors import Refused
 from rbac import actions, door
 from topics import display, kafka
+from topics.browse import BrowsePage, Cursor, cursor_text
 from topics.configs import KAFKA_DEFAULTS, lists_only_overrides
 from topics.masking import MaskedRead, ShownMessage
 from topics.models import Cluster, primary_cluster
@@ -23,6 +29,7 @@ HIDDEN = "[hidden]"
 # Controls a topic page offers, by the action each needs.
 TOPIC_ACTIONS = {
     "inspect": actions.TOPIC_INSPECT,
+    "download": actions.TOPIC_DATA_DOWNLOAD,
     "produce": actions.TOPIC_PRODUCE,
     "edit": actions.TOPIC_EDIT,
     "delete": actions.TOPIC_DELETE,
@@ -169,12 +176,39 @@ def topic(cluster: Cluster, name: str) -> kafka.TopicDetail:
     return kafka.describe_topic(cluster, name)
 
 
-def message_json(shown: ShownMessage) -> dict:
-    """A message as it leaves Flex (already masked by the read), with what was masked."""
+def message_json(shown: ShownMessage, *, full: bool = False) -> dict:
+    """A message as it leaves Flex (already masked by the read), with what was masked;
+    ``full``: not cut at the display limit."""
+    cut = None if full else display.SHOW_MAX_CHARS
     return {
-        **display.render_message(shown.message, shown.covered, shown.indented),
+        **display.render_message(shown.message, shown.covered, shown.indented, cut=cut),
         "masked": [mark.as_json() for mark in shown.marks],
     }
+
+
+def page_json(page: BrowsePage, *, where: Target, topic: str, full: bool = False) -> dict:
+    """A page of the message browser for pages and the API: its messages in the order
+    stated, what the scan did, the cursors of the next and previous pages."""
+
+    def cursor(value: Cursor | None) -> str | None:
+        return cursor_text(value, cluster_id=where.id, topic=topic)
+
+    return {
+        "messages": [message_json(m, full=full) for m in page.read.messages],
+        "order": page.order,
+        "scanned": page.scanned,
+        "matched": page.matched,
+        "partial": page.read.partial,
+        "next": cursor(page.next),
+        "previous": cursor(page.previous),
+        "data_policies": page.read.policies,
+    }
+
+
+def page_lines(page: BrowsePage) -> Iterator[bytes]:
+    """A page as JSON Lines (a download): one whole message per line, masked."""
+    for shown in page.read.messages:
+        yield json.dumps(message_json(shown, full=True), ensure_ascii=False).encode() + b"\n"
 
 
 def messages_json(read: MaskedRead) -> dict:
@@ -227,3 +261,12 @@ def may_create(user, where: Target) -> bool:
     return door.may(user, actions.TOPIC_CREATE, topic_resource(where.id, "*")) or (
         door.may_somewhere(user, actions.TOPIC_CREATE, where.id)
     )
+
+
+def download_response(page: BrowsePage, name: str) -> HttpResponse:
+    """JSON Lines, named for the topic; the scan's counts in headers."""
+    response = HttpResponse(b"".join(page_lines(page)), content_type="application/x-ndjson")
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:200]
+    response["Content-Disposition"] = f'attachment; filename="{safe}.jsonl"'
+    response["X-Scanned"], response["X-Matched"] = str(page.scanned), str(page.matched)
+    return response

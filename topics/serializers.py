@@ -48,6 +48,16 @@ class ReadSerializer(serializers.Serializer):
     timestamp = serializers.CharField(
         required=False, help_text="ISO 8601 time (UTC unless zoned) or milliseconds since 1970"
     )
+    q = serializers.CharField(required=False, help_text="in the key or the value, any case")
+    key = serializers.CharField(required=False, help_text="the key, exactly")
+    header = serializers.CharField(required=False, help_text="`name`, or `name=value`")
+    expr = serializers.CharField(
+        required=False,
+        help_text="JMESPath, true for the message: `value.customer.id == '42'`",
+    )
+    cursor = serializers.CharField(
+        required=False, help_text="`next` or `previous` of an earlier page"
+    )
 
 
 class TopicSummarySerializer(serializers.Serializer):
@@ -121,7 +131,15 @@ class MessageSerializer(serializers.Serializer):
 
 class ReadResultSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
-    partial = serializers.BooleanField(help_text="the time or size bound cut the read short")
+    order = serializers.ChoiceField(choices=["newest first", "oldest first"])
+    scanned = serializers.IntegerField(help_text="messages read to find these")
+    matched = serializers.IntegerField()
+    partial = serializers.BooleanField(
+        help_text="the scan budget, the time or the size bound stopped the scan"
+    )
+    next = serializers.CharField(allow_null=True, help_text="cursor of the next page")
+    previous = serializers.CharField(allow_null=True, help_text="cursor of the previous page")
+    data_policies = serializers.ListField(child=serializers.DictField())
     audit_record = serializers.UUIDField()
 
 

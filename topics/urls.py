@@ -16,6 +16,17 @@ urlpatterns = [
     path(TOPIC + "configs/", views.topic_configs, name="topic-configs"),
     path(TOPIC + "produce/", views.topic_produce, name="topic-produce"),
     path(TOPIC + "messages/", views.topic_messages, name="topic-messages"),
+    path(TOPIC + "messages/download.jsonl", views.messages_download, name="messages-download"),
+    path(
+        TOPIC + "messages/<int:partition>/<int:offset>/",
+        views.message_detail,
+        name="message-detail",
+    ),
+    path(
+        TOPIC + "messages/<int:partition>/<int:offset>/download.jsonl",
+        views.message_download,
+        name="message-download",
+    ),
     path(TOPIC + "delete/", views.topic_delete, name="topic-delete"),
     path(TOPIC + "truncate/", views.topic_truncate, name="topic-truncate"),
     re_path(r"^api/clusters/?$", api.ClusterListView.as_view(), name="api-cluster-list"),
@@ -24,6 +35,11 @@ urlpatterns = [
     re_path(API_TOPIC + r"/configs/?$", api.TopicConfigsView.as_view(), name="api-topic-configs"),
     re_path(
         API_TOPIC + r"/messages/?$", api.TopicMessagesView.as_view(), name="api-topic-messages"
+    ),
+    re_path(
+        API_TOPIC + r"/messages/download/?$",
+        api.MessagesDownloadView.as_view(),
+        name="api-messages-download",
     ),
     re_path(
         API_TOPIC + r"/truncate/?$", api.TopicTruncateView.as_view(), name="api-topic-truncate"

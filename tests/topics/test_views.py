@@ -240,13 +240,13 @@ def test_produced_messages_read_back_as_json_text_and_hex(client, bob, cluster, 
     response = client.get(url("topic-messages", topic=name), {"mode": "latest", "limit": "10"})
     assert response.status_code == 200
     shown = [(m["value"]["format"], m["value"]["text"]) for m in response.context["messages_read"]]
-    assert shown == [
-        ("json", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
-        ("text", "plain text"),
-        ("text", "<script>alert(1)</script>"),
+    assert shown == [  # the latest: newest first
         ("hex", "00 ff 10"),
+        ("text", "<script>alert(1)</script>"),
+        ("text", "plain text"),
+        ("json", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
     ]
-    first = response.context["messages_read"][0]
+    first = response.context["messages_read"][-1]
     assert first["key"]["text"] == "k1"
     assert first["headers"] == [
         {"name": "trace", "value": {"format": "text", "text": "t-1", "size": 3, "truncated": False}}
@@ -343,6 +343,7 @@ def test_controls_for_actions_not_allowed_are_disabled(client, bob, cluster, all
     page = client.get(url("topic-detail", topic=name))
     assert page.context["can"] == {
         "inspect": True,
+        "download": False,
         "produce": False,
         "edit": False,
         "delete": False,

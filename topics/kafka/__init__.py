@@ -24,9 +24,11 @@ from topics.kafka.client import (
 )
 from topics.kafka.messages import (
     Message,
+    MessageSource,
     ReadQuery,
     ReadResult,
     message_size,
+    message_source,
     produce,
     read_messages,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "ConfigEntry",
     "KafkaError",
     "Message",
+    "MessageSource",
     "NotSupported",
     "PartitionInfo",
     "ReadQuery",
@@ -78,6 +81,7 @@ __all__ = [
     "is_internal",
     "list_topics",
     "message_size",
+    "message_source",
     "produce",
     "read_messages",
     "reset_clients",
