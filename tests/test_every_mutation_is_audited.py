@@ -192,6 +192,8 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
         "topic": topic,
         "backend": "github-enterprise",
         "record_id": record.id,
+        "partition": 0,  # a message of the topic: its page and download only read
+        "offset": 0,
     }
     try:
         from social_django.models import UserSocialAuth
