@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from topics import api, views
+from topics import api, browser_views, views
 
 TOPIC = "clusters/<str:cluster>/topics/<str:topic>/"
 # The API takes its trailing slash as optional: a client that leaves it off gets an answer,
@@ -15,16 +15,18 @@ urlpatterns = [
     path(TOPIC, views.topic_detail, name="topic-detail"),
     path(TOPIC + "configs/", views.topic_configs, name="topic-configs"),
     path(TOPIC + "produce/", views.topic_produce, name="topic-produce"),
-    path(TOPIC + "messages/", views.topic_messages, name="topic-messages"),
-    path(TOPIC + "messages/download.jsonl", views.messages_download, name="messages-download"),
+    path(TOPIC + "messages/", browser_views.topic_messages, name="topic-messages"),
+    path(
+        TOPIC + "messages/download.jsonl", browser_views.messages_download, name="messages-download"
+    ),
     path(
         TOPIC + "messages/<int:partition>/<int:offset>/",
-        views.message_detail,
+        browser_views.message_detail,
         name="message-detail",
     ),
     path(
         TOPIC + "messages/<int:partition>/<int:offset>/download.jsonl",
-        views.message_download,
+        browser_views.message_download,
         name="message-download",
     ),
     path(TOPIC + "delete/", views.topic_delete, name="topic-delete"),
