@@ -39,6 +39,7 @@ OLDER, NEWER = "older", "newer"
 EXPRESSION_MAX_CHARS = 300
 FIELD_VALUE_MAX_BYTES = 1024 * 1024  # larger keys or values are not parsed for a field filter
 CHUNK_MIN = 100  # messages fetched from a partition at a time, at least
+CHUNK_MAX = 5_000  # a scan fetches chunks twice as large each time, up to this
 _CURSOR_SALT = "flex.topics.cursor"
 
 
@@ -317,12 +318,17 @@ class _Scan:
         return True
 
     def run(self, limit: int, budget: int) -> None:
+        """Scan until ``limit`` match or ``budget`` messages were scanned. A filter that
+        matches rarely reads on in chunks that double (each fetch is a round trip)."""
         size = max(CHUNK_MIN, limit)
         while len(self.matched) < limit:
             empty = [p for p, b in self.buffers.items() if not b and self._left(p)]
-            if empty and not self._refill(empty, size):
-                self.partial = True
-                return
+            if empty:
+                wanted = min(size, max(budget - self.scanned, 1))
+                if not self._refill(empty, wanted):
+                    self.partial = True
+                    return
+                size = min(size * 2, CHUNK_MAX)
             heads = [p for p, b in self.buffers.items() if b]
             if not heads:
                 return

@@ -52,6 +52,12 @@ def signed_in(tab: Browser, login: str, name: str) -> None:
     signed_in_as(tab, name)
 
 
+def press(tab: Browser, key: str) -> None:
+    """A shortcut, once the page's script listens (a deferred script runs after the HTML)."""
+    expect(tab.page.locator("html[data-keys=ready]")).to_have_count(1)
+    tab.page.keyboard.press(key)
+
+
 def topic_named(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -107,7 +113,7 @@ def test_the_message_browser_pages_filters_views_and_downloads(browser: Browser)
     assert [json.loads(v)["n"] for v in shown_values(browser)] == [11, 10, 9, 8, 7]
     browser.shot("browser-latest")
 
-    page.keyboard.press("j")  # the next page: older
+    press(browser, "j")  # the next page: older
     expect(page.locator(".read-summary")).to_contain_text("5 shown of 5 scanned")
     assert [json.loads(v)["n"] for v in shown_values(browser)] == [6, 5, 4, 3, 2]
     browser.shot("browser-older")
@@ -307,14 +313,14 @@ def test_slash_focuses_search_and_j_k_page(browser: Browser):
     signed_in(browser, "bob", "Bob Builder")
     page = browser.page
     page.goto(f"/clusters/flex-test/topics/?q={prefix}&per_page=1")
-    page.keyboard.press("/")
+    press(browser, "/")
     expect(page.get_by_label("Search by name")).to_be_focused()
     page.keyboard.press("Escape")
     page.locator("h1").click()  # out of the field: keys page again
-    page.keyboard.press("j")
+    press(browser, "j")
     expect(page.locator("p.pages")).to_contain_text("Page 2 of 3")
-    page.keyboard.press("j")
+    press(browser, "j")
     expect(page.locator("p.pages")).to_contain_text("Page 3 of 3")
-    page.keyboard.press("k")
+    press(browser, "k")
     expect(page.locator("p.pages")).to_contain_text("Page 2 of 3")
     browser.shot("keys-paged")

@@ -41,6 +41,7 @@
     }
     if (handled) event.preventDefault();
   });
+  document.documentElement.setAttribute("data-keys", "ready");  // for tests: keys listen
 
   function showModeFields(select) {
     var form = select.form;
