@@ -87,51 +87,35 @@ def rows(result: dict) -> list[dict]:
 def _with_broker() -> list[dict]:
     from django.conf import settings
 
-    from flex import tansu
+    from bench.scratch import tansu_cluster
     from topics import kafka
-    from topics.models import primary_cluster
 
-    port = tansu.free_port()
-    process = tansu.start(port, cluster_id="flex-bench")
     saved = settings.KAFKA_TIMEOUT_MS, settings.FLEX_READ_SCAN_MAX
     try:
-        settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{port}"
-        kafka.reset_clients()
-        cluster = primary_cluster()
-        kafka.describe_cluster(cluster)
-        cluster.refresh_from_db()
-        topic = "bench-browse"
-        kafka.create_topic(
-            cluster, name=topic, partitions=PARTITIONS, replication_factor=1, configs={}
-        )
-        for i in range(MESSAGES):
-            value = {"customer": {"id": str(i), "name": "John Smith"}, "n": i, "note": "x" * 200}
-            kafka.produce(cluster, topic, key=f"k-{i}".encode(), value=json.dumps(value).encode(),
-                          headers=[], partition=i % PARTITIONS)  # fmt: skip
-        return rows(measure(cluster, topic))
+        with tansu_cluster() as cluster:
+            topic = "bench-browse"
+            kafka.create_topic(
+                cluster, name=topic, partitions=PARTITIONS, replication_factor=1, configs={}
+            )
+            for i in range(MESSAGES):
+                value = {
+                    "customer": {"id": str(i), "name": "John Smith"},
+                    "n": i,
+                    "note": "x" * 200,
+                }
+                data = json.dumps(value).encode()
+                kafka.produce(cluster, topic, key=f"k-{i}".encode(), value=data, headers=[],
+                              partition=i % PARTITIONS)  # fmt: skip
+            return rows(measure(cluster, topic))
     finally:
         settings.KAFKA_TIMEOUT_MS, settings.FLEX_READ_SCAN_MAX = saved
-        kafka.reset_clients()
-        tansu.stop(process)
 
 
 def main() -> list[dict]:
-    from django.conf import settings
-    from django.db import connection
+    from bench.scratch import scratch_database
 
-    database = settings.DATABASES["default"]
-    saved_test = dict(database.get("TEST", {}))
-    if connection.vendor != "sqlite":
-        database["TEST"] = {
-            **saved_test,
-            "NAME": os.environ.get("FLEX_BENCH_DB", "bench_flex_browse"),
-        }
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with scratch_database("bench_flex_browse"):
         return _with_broker()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        database["TEST"] = saved_test
 
 
 if __name__ == "__main__":

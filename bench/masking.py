@@ -130,20 +130,10 @@ def rows(result: dict) -> list[dict]:
 
 
 def _with_broker() -> list[dict]:
-    from django.conf import settings
-
-    from flex import tansu
+    from bench.scratch import tansu_cluster
     from topics import kafka
-    from topics.models import primary_cluster
 
-    port = tansu.free_port()
-    process = tansu.start(port, cluster_id="flex-bench")
-    try:
-        settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{port}"
-        kafka.reset_clients()
-        cluster = primary_cluster()
-        kafka.describe_cluster(cluster)
-        cluster.refresh_from_db()
+    with tansu_cluster() as cluster:
         topic = "bench-masking"
         kafka.create_topic(cluster, name=topic, partitions=1, replication_factor=1, configs={})
         rng = random.Random(15)
@@ -151,28 +141,13 @@ def _with_broker() -> list[dict]:
             kafka.produce(cluster, topic, key=f"k-{i}".encode(), value=_message(rng, i),
                           headers=[("trace", b"t-1")])  # fmt: skip
         return rows(measure(cluster, topic))
-    finally:
-        kafka.reset_clients()
-        tansu.stop(process)
 
 
 def main() -> list[dict]:
-    from django.conf import settings
-    from django.db import connection
+    from bench.scratch import scratch_database
 
-    database = settings.DATABASES["default"]
-    saved_test = dict(database.get("TEST", {}))
-    if connection.vendor != "sqlite":
-        database["TEST"] = {
-            **saved_test,
-            "NAME": os.environ.get("FLEX_BENCH_DB", "bench_flex_mask"),
-        }
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with scratch_database("bench_flex_mask"):
         return _with_broker()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        database["TEST"] = saved_test
 
 
 if __name__ == "__main__":
