@@ -4,6 +4,11 @@
 AuditRecord whatever happened; ``record_event`` records what is not an
 operation (sign-in, sign-out, refused sign-in, data reads that are not operations).
 
+When a Stage policy decides, nothing is executed: an operation that can be staged
+(``audit.staging``) becomes a request for approval, stored with its ``staged`` record in
+one transaction (answered 202); one that cannot is refused (``not_stageable``, 403). Input that
+is already known to be wrong fails as it would have when executed.
+
 What if the record cannot be written (the database is failing)?
 
 - ``execute`` runs in the same transaction as the record: database changes an operation
@@ -27,18 +32,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 
+from audit import staging
 from audit.documents import Draft, Event, draft
-from audit.models import AuditRecord
+from audit.models import AuditRecord, uuid7
 from audit.store import AuditUnavailable, insert, insert_retrying
 from lib.errors import OperationError
 from rbac.door import authorize
 from rbac.engine import Decision
+from rbac.index import STAGE
 from rbac.roles import Actor, actor_for_user
 
 __all__ = [
@@ -63,6 +70,9 @@ class Ctx:
     user_agent: str = ""
     via: str = "ui"
     cluster_id: str | None = None
+    # Every record of one approval request carries its id; its execution, who asked.
+    correlation_id: str | None = None
+    requested_by: str | None = None
 
     def as_record(self) -> dict:
         data: dict = {}
@@ -75,6 +85,10 @@ class Ctx:
                 "user-agent": self.user_agent,
             }
         )
+        if self.correlation_id is not None:
+            data["correlation-id"] = self.correlation_id
+        if self.requested_by is not None:
+            data["requested-by"] = self.requested_by
         return data
 
 
@@ -91,6 +105,8 @@ def ctx_from_request(
 
 # Who acts when a change comes from the command line (manage.py rbac_import, …).
 CLI_USER = {"provider": "local", "email": "", "name": "", "login": "cli", "id": None}
+# Who acts when Flex itself does something nobody asked for just then (an expiry).
+SYSTEM_USER = {"provider": "flex", "email": "", "name": "Flex", "login": "flex", "id": None}
 
 
 def who(
@@ -98,12 +114,15 @@ def who(
 ) -> tuple[Actor | None, dict | None, Ctx]:
     """Who acts and from where, for a record that is not an operation: the signed-in user
     (``user``, else the request's), else the command line (no request), else a caller who
-    is not signed in. ``record_event`` takes the three as ``actor``, ``user`` and ``ctx``."""
+    is not signed in; ``via="system"`` without either is Flex itself (``SYSTEM_USER``).
+    ``record_event`` takes the three as ``actor``, ``user`` and ``ctx``."""
     user = user if user is not None else getattr(request, "user", None)
     ctx = ctx_from_request(request, via=via) if request is not None else Ctx(via=via)
     if user is not None and user.is_authenticated:
         return actor_for_user(user), None, ctx
-    return None, CLI_USER if request is None else {}, ctx
+    if request is None:
+        return None, SYSTEM_USER if via == "system" else CLI_USER, ctx
+    return None, {}, ctx
 
 
 @dataclass(frozen=True)
@@ -118,11 +137,15 @@ class Operation:
     type: str = "mutation/request"
     # Config names whose values are secret; an operation may add to it as it runs.
     sensitive_keys: AbstractSet[str] = field(default_factory=frozenset)
+    # The JSON-able input it is built again from when staged (``audit.staging``), None if
+    # it cannot be staged; and what is already known to be wrong with that input.
+    stored: dict | None = None
+    input_error: OperationError | None = None
 
 
 @dataclass
 class Outcome:
-    status: str  # succeeded | failed | denied
+    status: str  # succeeded | failed | denied | staged (result: {"approval": id})
     result: Any = None
     error: str | None = None
     code: str | None = None
@@ -135,14 +158,15 @@ class Outcome:
         return self.status == AuditRecord.SUCCEEDED
 
 
-def perform(actor: Actor, operation: Operation, ctx: Ctx) -> Outcome:
-    """Decide, execute if allowed, and write exactly one audit record.
+def perform(actor: Actor, operation: Operation, ctx: Ctx, *, stage: bool = True) -> Outcome:
+    """Decide, execute if allowed (stage if a Stage policy decides), and write exactly one
+    audit record. ``stage=False``: a Stage decision refuses (an approved request running).
 
     Raises ``AuditUnavailable`` only when the record cannot be written (see above).
     """
     decision = _decide(actor, operation)
 
-    def drafted(outcome: Outcome) -> Draft:
+    def drafted(outcome: Outcome, ctx: Ctx = ctx) -> Draft:
         # Drafted after execute: an operation may add what it learnt (values before a change).
         request = {**operation.request, "request/ctx": {"cluster-id": ctx.cluster_id}}
         return draft(
@@ -162,14 +186,14 @@ def perform(actor: Actor, operation: Operation, ctx: Ctx) -> Outcome:
             )
         )
 
-    if not decision.success:
-        outcome = Outcome(
-            AuditRecord.DENIED,
-            error=decision.reason
-            or f"{operation.action} is not allowed on {'/'.join(operation.resource)}",
-            code=decision.code,
-            http_status=403,
-        )
+    if decision.effect == STAGE and not decision.success and operation.input_error is not None:
+        outcome = _failed(operation, operation.input_error)
+    elif (
+        decision.effect == STAGE and not decision.success and stage and staging.stageable(operation)
+    ):
+        return _stage(actor, operation, ctx, decision, drafted)
+    elif not decision.success:
+        outcome = _refused(operation, decision)
     else:
         outcome = _execute_recorded(operation, drafted)
     outcome.decision = decision
@@ -177,6 +201,40 @@ def perform(actor: Actor, operation: Operation, ctx: Ctx) -> Outcome:
         record = drafted(outcome)
         outcome.error = record.document["data"]["response"]["error"]
         outcome.record = insert_retrying(record, happened=False)
+    return outcome
+
+
+def _refused(operation: Operation, decision: Decision) -> Outcome:
+    error = (
+        decision.reason or f"{operation.action} is not allowed on {'/'.join(operation.resource)}"
+    )
+    code = decision.code
+    if decision.effect == STAGE:  # a Stage decision for what cannot be staged (or run again)
+        error, code = f"{error}, and this request cannot be staged", "not_stageable"
+    return Outcome(AuditRecord.DENIED, error=error, code=code, http_status=403)
+
+
+def _stage(
+    actor: Actor,
+    operation: Operation,
+    ctx: Ctx,
+    decision: Decision,
+    drafted: Callable[[Outcome, Ctx], Draft],
+) -> Outcome:
+    """Store the request for approval with its ``staged`` record, in one transaction."""
+    approval_id = uuid7()
+    ctx = replace(ctx, correlation_id=str(approval_id))
+    outcome = Outcome(AuditRecord.STAGED, code="staged", http_status=202, decision=decision)
+    pending = drafted(outcome, ctx)
+    try:
+        with transaction.atomic():
+            record = insert(pending)
+            staging.stager()(staging.Staged(approval_id, actor, operation, record, ctx))
+    except DatabaseError as exc:
+        raise AuditUnavailable(
+            f"{operation.event} was not staged: its request could not be stored ({exc})"
+        ) from exc
+    outcome.record, outcome.result = record, {"approval": str(approval_id)}
     return outcome
 
 

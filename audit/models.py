@@ -54,8 +54,13 @@ class AuditRecord(models.Model):
     keyed hash of the row written with it, so a row Flex did not write is recognised.
     """
 
-    SUCCEEDED, FAILED, DENIED = "succeeded", "failed", "denied"
-    OUTCOMES = [(SUCCEEDED, "succeeded"), (FAILED, "failed"), (DENIED, "denied")]
+    SUCCEEDED, FAILED, DENIED, STAGED = "succeeded", "failed", "denied", "staged"
+    OUTCOMES = [
+        (SUCCEEDED, "succeeded"),
+        (FAILED, "failed"),
+        (DENIED, "denied"),
+        (STAGED, "staged"),  # a Stage policy made it a request for approval
+    ]
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     ts = models.DateTimeField(db_index=True)

@@ -57,6 +57,7 @@ OUTCOME_STYLE = {
     "succeeded": (":white_check_mark:", "#2eb886"),
     "failed": (":x:", "#d50200"),
     "denied": (":no_entry:", "#e8a723"),
+    "staged": (":hourglass_flowing_sand:", "#439fe0"),
 }
 
 

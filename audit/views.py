@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -32,7 +33,12 @@ from rbac.actions import CATALOGUE
 from rbac.door import can_read_audit_log
 from rbac.engine import current_policy_set
 from rbac.models import Policy
-from rbac.roles import actor_for_user, profile_for, roles_for_user
+from rbac.roles import actor_for_user, decision_roles, profile_for, roles_for_user
+from rbac.temporary import active_for, seconds_left
+
+# What apps above audit add to a user's own log page: name -> user -> rows (approvals adds
+# the user's pending requests). audit imports none of them.
+USER_LOG_PANELS: dict[str, Callable[[Any], list]] = {}
 
 EXPORT_EVENT = "query/export-audit-log"
 
@@ -83,6 +89,9 @@ def logins() -> list[str]:
 def user_log(request: HttpRequest) -> HttpResponse:
     roles = roles_for_user(request.user)
     extra = {"roles": roles, "policies": policies_for_roles(roles)}
+    grants = active_for(decision_roles(request.user))
+    extra["grants"] = [{"grant": grant, "left": seconds_left(grant)} for grant in grants]
+    extra.update({name: panel(request.user) for name, panel in USER_LOG_PANELS.items()})
     return _log_page(request, USER_LOG, records_for_user(request.user), extra)
 
 

@@ -1,4 +1,4 @@
-"""RBAC decisions per second (10 to 10,000 policies; uncached at 10,000) beside a dict lookup.
+"""RBAC decisions/s (10 to 10,000 policies; 1,000 + 100 temporary; uncached at 10,000) vs a dict.
 
 The policies are real rows in a scratch database (PostgreSQL under ``make bench``, SQLite
 in memory otherwise); ``rbac.engine.decide`` is the role-level path behind the gate: the
@@ -7,6 +7,9 @@ index without the LRU (every decision evaluated), and compiling from the databas
 At scale: 10,000 policies over 100 roles with 100 ``team-R-P-*`` prefixes each, 20,000
 distinct queries evaluated without the LRU, and the first decision after a change
 (stamp check, load, compile, decide), with its load and compile measured apart.
+With temporary policies: 1,000 policies plus 100 active temporary ones (to roles and to single
+users, expiring in an hour), decided through ``engine.decide`` (which also watches their
+earliest expiry) and by the index alone.
 The baseline is a plain dict lookup of precomputed answers for the same queries.
 Run: ``python -m bench.rbac`` (or ``python -m bench.report bench.rbac`` to update REPORT.md).
 """
@@ -90,6 +93,24 @@ def per_second(decide: Callable, queries: list[tuple]) -> float:
             return done / elapsed
 
 
+def speeds(policy_set, queries: list[tuple]) -> tuple[dict, float, float, float]:
+    """The answers, then decisions/s: the dict baseline, ``engine.decide``, the index alone."""
+    from rbac import engine
+
+    answers = {(frozenset(r), a, res): policy_set.evaluate(r, a, res) for r, a, res in queries}
+
+    def lookup(roles, action, resource):
+        return answers[(frozenset(roles), action, tuple(resource))]
+
+    baseline = per_second(lookup, queries)
+    return (
+        answers,
+        baseline,
+        per_second(engine.decide, queries),
+        per_second(policy_set.evaluate, queries),
+    )
+
+
 def measure(count: int) -> list[dict]:
 
     from rbac import engine
@@ -103,14 +124,7 @@ def measure(count: int) -> list[dict]:
     policy_set = engine.current_policy_set()
     compile_ms = (time.perf_counter() - started) * 1000
     queries = make_queries(rng)
-    answers = {(frozenset(r), a, res): policy_set.evaluate(r, a, res) for r, a, res in queries}
-
-    def lookup(roles, action, resource):
-        return answers[(frozenset(roles), action, tuple(resource))]
-
-    baseline = per_second(lookup, queries)
-    public = per_second(engine.decide, queries)
-    unmemoised = per_second(policy_set.evaluate, queries)
+    answers, baseline, public, unmemoised = speeds(policy_set, queries)
     allowed = sum(1 for d in answers.values() if d.success)
     label = f"{count:,} policies"
     return [
@@ -129,6 +143,76 @@ def measure(count: int) -> list[dict]:
             "name": f"queries allowed, {label}",
             "value": allowed,
             "unit": f"of {len(answers)}",
+            "baseline": None,
+            "ratio": None,
+            "target": None,
+            "ok": None,
+        },
+    ]
+
+
+TEMPORARY = 100
+USERS = [f"user:dev-{i}" for i in range(20)]
+
+
+def make_temporary_policies(rng: random.Random) -> list:
+    """100 active grants, to roles and to single users, each on a cluster or a topic."""
+    from datetime import UTC, datetime, timedelta
+
+    from rbac.actions import FLEX_ACTIONS
+    from rbac.models import TemporaryPolicy
+
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    grants = []
+    for n in range(TEMPORARY):
+        holder = rng.choice(ROLES) if n % 2 else rng.choice(USERS)
+        grants.append(
+            TemporaryPolicy(
+                role=holder if not holder.startswith("user:") else "",
+                user_login=holder.removeprefix("user:") if holder.startswith("user:") else "",
+                effect="Allow",
+                actions=rng.sample(FLEX_ACTIONS, rng.choice((1, 2))),
+                resource=_resource(rng),
+                reason="bench",
+                granted_by="bench",
+                expires_at=expires + timedelta(seconds=n),
+            )
+        )
+    return grants
+
+
+def measure_temporary() -> list[dict]:
+    """1,000 policies plus 100 temporary policies; queries from roles and single users."""
+    from rbac import engine
+    from rbac.actions import FLEX_ACTIONS
+    from rbac.models import Policy, TemporaryPolicy
+
+    rng = random.Random(1100)
+    Policy.objects.all().delete()
+    Policy.objects.bulk_create(make_policies(1_000, rng), batch_size=1000)
+    TemporaryPolicy.objects.bulk_create(make_temporary_policies(rng))
+    engine.invalidate()
+    policy_set = engine.current_policy_set()
+    assert policy_set.expires_at is not None and len(policy_set) == 1_000 + TEMPORARY
+    queries = [
+        (
+            (rng.choice(ROLES), rng.choice(USERS)),
+            rng.choice(FLEX_ACTIONS),
+            ("cluster", rng.choice(CLUSTERS), "topic", rng.choice(TOPICS)),
+        )
+        for _ in range(QUERIES)
+    ]
+    answers, baseline, public, unmemoised = speeds(policy_set, queries)
+    matched = sum(1 for d in answers.values() if any("temporary-policy" in p for p in d.policies))
+    TemporaryPolicy.objects.all().delete()
+    label = f"1,000 policies + {TEMPORARY} temporary"
+    return [
+        _row(f"engine.decide, {label}", public, baseline, TARGET),
+        _row(f"index without LRU, {label}", unmemoised, baseline, None),
+        {
+            "name": f"queries a temporary policy matched, {label}",
+            "value": matched,
+            "unit": f"of {len(answers):,}",
             "baseline": None,
             "ratio": None,
             "target": None,
@@ -301,7 +385,7 @@ def main() -> list[dict]:
         rows = []
         for count in SIZES:
             rows += measure(count)
-        return rows + measure_scale()
+        return rows + measure_temporary() + measure_scale()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         database["TEST"] = saved_test

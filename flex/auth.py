@@ -85,7 +85,7 @@ def record_sign_in_event(request: HttpRequest, actor: Actor, *, provider: str) -
         actor=actor,
         type=LOGIN,
         event=LOGIN,
-        request={"provider": provider, "roles": list(actor.roles)},
+        request={"provider": provider, "roles": actor.named_roles},
         ctx=ctx_from_request(request),
     )
 

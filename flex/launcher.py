@@ -65,6 +65,10 @@ def main(*, setup: Sequence[Sequence[str]] = (), started: Sequence[subprocess.Po
                     cwd=ROOT,
                 )
             )
+        else:  # no beat without a broker: the same schedule, run by a process of its own
+            children.append(
+                subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "run_periodic"], cwd=ROOT)
+            )
         addr = env.get("FLEX_LISTEN", "127.0.0.1:8000")
         print(f"flex: serving on http://{addr}/   (Ctrl-C stops everything)")
         server = subprocess.Popen(

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "audit",
     "topics",
     "datapolicy",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-sweep": {"task": "audit.sweep", "schedule": 15.0},
     # Retention: records older than FLEX_AUDIT_RETENTION_DAYS leave through the one sanctioned path.
     "audit-purge": {"task": "audit.purge", "schedule": 24 * 3600.0},
+    # Expiry records: requests past FLEX_APPROVAL_TTL_SECONDS, temporary policies past their
+    # time (they stop deciding at once by themselves; this writes their record).
+    "approvals-expire": {"task": "approvals.expire", "schedule": 30.0},
+    "rbac-expire-temporary-policies": {"task": "rbac.expire_temporary_policies", "schedule": 2.0},
 }
 
 # Kafka: the primary cluster.
@@ -291,6 +296,12 @@ FLEX_AUDIT_SINK_TIMEOUT = env_int("FLEX_AUDIT_SINK_TIMEOUT", 5, minimum=1, maxim
 # Seconds a worker holds the outbox rows it claimed; a worker that dies mid-batch leaves them
 # to the others after this. Longer than a batch can take (Slack: 10 posts of the sink timeout).
 FLEX_AUDIT_LEASE_SECONDS = env_int("FLEX_AUDIT_LEASE_SECONDS", 120, minimum=5, maximum=3600)
+
+# Approvals (Stage policies) and temporary policies.
+FLEX_APPROVAL_TTL_SECONDS = env_int("FLEX_APPROVAL_TTL_SECONDS", 86400, minimum=60)
+FLEX_TEMPORARY_POLICY_MAX_SECONDS = env_int(
+    "FLEX_TEMPORARY_POLICY_MAX_SECONDS", 3600, minimum=1, maximum=30 * 24 * 3600
+)
 
 # Topics.
 FLEX_PRODUCE_MAX_BYTES = env_int("FLEX_PRODUCE_MAX_BYTES", 1024 * 1024, minimum=1)

@@ -34,4 +34,5 @@ urlpatterns = [
     path("", include("rbac.urls")),
     path("", include("datapolicy.urls")),
     path("", include("audit.urls")),
+    path("", include("approvals.urls")),
 ]

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from rbac import actions, engine
 from rbac.engine import Decision
+from rbac.index import STAGE
 from rbac.models import AccessSettings
 from rbac.roles import Actor, actor_for_user, memo
 
@@ -106,9 +107,13 @@ def can_read_audit_log(user) -> bool:
 
 
 def may(user, action: str, resource: Sequence[str]) -> bool:
-    """Whether to offer a control (display only: the gate decides when it is used)."""
+    """Whether to offer a control (display only: the gate decides when it is used). A staged
+    action is offered: using it sends a request for approval."""
     actor = _actor(user)
-    return actor is not None and authorize(actor, action, resource).success
+    if actor is None:
+        return False
+    decision = authorize(actor, action, resource)
+    return decision.success or decision.effect == STAGE
 
 
 def may_somewhere(user, action: str, cluster_id: str) -> bool:

@@ -3,9 +3,14 @@
 ``decide(roles, action, resource)`` starts at deny and gathers the enabled policies
 whose role the user holds (``*`` is anyone), whose actions include the action (a policy
 naming ``TOPIC_DATA_QUERY`` decides ``TOPIC_INSPECT`` and back) and whose resource
-covers the target. Any matching Deny denies; else any matching Stage refuses (Flex has
-no approval flow yet, so a Stage policy never allows); else any matching Allow allows;
+covers the target. Any matching Deny denies; else any matching Stage stages (the action
+becomes a request an admin approves: ``approvals``); else any matching Allow allows;
 else it is denied. The decision lists every matching policy, in policy order.
+
+Active temporary policies (``TemporaryPolicy``) are compiled after the policy table, each
+record naming its id and expiry. The compiled set knows the earliest expiry among them: from
+that moment the next decision compiles again, so a grant stops when it expires although
+nothing was written.
 
 Policies are compiled once per process into a ``PolicySet`` (``rbac.index``: broad
 policies by action and role, named ones by exact name, prefix and suffix), with an LRU
@@ -24,6 +29,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 from django.db.models import TextField
@@ -41,7 +47,7 @@ from rbac.index import (
     policy_record,
     resource_covers,
 )
-from rbac.models import Policy, PolicyVersion
+from rbac.models import Policy, PolicyVersion, TemporaryPolicy
 
 __all__ = [
     "ANY",
@@ -57,6 +63,7 @@ __all__ = [
     "invalidate",
     "load_policy_set",
     "load_policy_rows",
+    "permanent_policy_set",
     "policy_record",
     "read_stamp",
     "resource_covers",
@@ -178,7 +185,41 @@ def load_policy_set() -> PolicySet:
     # One pause for both: the rows are freed before the collector runs again, so it never
     # traverses them (two pauses cost a pass over the rows between load and compile).
     with without_gc():
-        return compile_policies(load_policy_rows())
+        rows = load_policy_rows()
+        temporary = list(_active_temporary())
+        if not temporary:
+            return compile_policies(rows)
+        return _with_temporary(rows, temporary)
+
+
+def permanent_policy_set() -> PolicySet:
+    """The policy table alone, compiled afresh (what a temporary grant may not exceed)."""
+    return compile_policies(load_policy_rows())
+
+
+def _active_temporary() -> Iterable[TemporaryPolicy]:
+    now = datetime.now(UTC)
+    return TemporaryPolicy.objects.filter(revoked_at=None, expires_at__gt=now).order_by("id")
+
+
+def _with_temporary(rows: PolicyRows, temporary: list[TemporaryPolicy]) -> PolicySet:
+    """The table's rows, then the temporary policies (their id None: they are no Policy)."""
+    first = len(rows)
+    combined = [
+        *rows,
+        *((None, t.effect, tuple(t.resource), tuple(t.actions), (t.holder,)) for t in temporary),
+    ]
+    source = rows.source
+    read = combined.__getitem__
+    if source is not None:
+
+        def read(order: int) -> Sequence:
+            return source(order) if order < first else combined[order]
+
+    records = [None] * first + [t.as_record() for t in temporary]
+    policy_set = PolicySet.from_rows(combined, read, records)
+    policy_set.expires_at = min(t.expires_at for t in temporary).timestamp()
+    return policy_set
 
 
 class _Cache:
@@ -195,6 +236,7 @@ class _Cache:
             policy_set is not None
             and self.writes == staleness.writes()
             and time.monotonic() - self.checked_at < RECHECK_SECONDS
+            and (policy_set.expires_at is None or time.time() < policy_set.expires_at)
         ):
             return policy_set
         return self._refresh()
@@ -208,11 +250,17 @@ class _Cache:
                 # The stamp (and the write count) are read before the policies: a change
                 # landing in between leaves an older one, so the next check compiles again.
                 stamp = read_stamp()
-                if self.policy_set is None or stamp != self.stamp or writes != self.writes:
+                if (
+                    self.policy_set is None
+                    or stamp != self.stamp
+                    or writes != self.writes
+                    or _expired(self.policy_set)
+                ):
                     self.policy_set = load_policy_set()
                     self.stamp, self.writes = stamp, writes
             except DatabaseError:
-                if self.policy_set is None:
+                # An expired grant is never kept: better no decision than a stale Allow.
+                if self.policy_set is None or _expired(self.policy_set):
                     raise
                 log.warning("rbac: policy version check failed; keeping the compiled policies")
             self.checked_at = now
@@ -223,6 +271,7 @@ class _Cache:
             self.policy_set is not None
             and writes == self.writes
             and now - self.checked_at < RECHECK_SECONDS
+            and not _expired(self.policy_set)
         )
 
     def clear(self) -> None:
@@ -230,6 +279,11 @@ class _Cache:
             self.policy_set = None
             self.stamp = None
             self.checked_at = -math.inf
+
+
+def _expired(policy_set: PolicySet) -> bool:
+    """Whether a temporary policy the set holds has expired since it was compiled."""
+    return policy_set.expires_at is not None and time.time() >= policy_set.expires_at
 
 
 _cache = _Cache()

@@ -24,6 +24,7 @@ from rbac.actions import ALIASES, equivalents
 ANY = "*"
 MEMO_SIZE = 16384
 ALLOW, DENY, STAGE = "Allow", "Deny", "Stage"
+STAGED = "a Stage policy applies: the action needs an admin's approval"
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ def _new_decision(success, action, policies, decided_by, policy_ids, effect) -> 
     # A frozen dataclass's __init__ sets each field through object.__setattr__: a third of
     # an uncached decision. Setting __dict__ at once makes the same object far cheaper.
     decision = object.__new__(Decision)
-    values = (success, action, policies, decided_by, policy_ids, effect, "denied", None)
+    code, reason = ("staged", STAGED) if effect == STAGE else ("denied", None)
+    values = (success, action, policies, decided_by, policy_ids, effect, code, reason)
     object.__setattr__(decision, "__dict__", dict(zip(_FIELDS, values, strict=True)))
     return decision
 
@@ -183,6 +185,10 @@ def _file(by_role: dict[str, list[int]], roles: Iterable[str], order: int) -> No
 class PolicySet:
     """Enabled policies in order, their index, and an LRU of recent decisions."""
 
+    # When the earliest temporary policy in the set expires (time.time()), None if none:
+    # the engine compiles again from then on.
+    expires_at: float | None = None
+
     def __init__(self, policies: Iterable[CompiledPolicy]) -> None:
         policies = tuple(policies)
         rows = [(p.id, p.effect, p.resource, p.actions, p.roles) for p in policies]
@@ -190,11 +196,17 @@ class PolicySet:
         self._policies: tuple[CompiledPolicy, ...] | None = policies
 
     @classmethod
-    def from_rows(cls, rows: Sequence, source: Callable[[int], Sequence] | None = None):
+    def from_rows(
+        cls,
+        rows: Sequence,
+        source: Callable[[int], Sequence] | None = None,
+        records: list[dict | None] | None = None,
+    ):
         """Compile rows ``(pk, effect, resource, actions, roles)`` of enabled policies in order;
-        ``source(order)`` reads one again for records (default: keep ``rows``, unchanged)."""
+        ``source(order)`` reads one again for records (default: keep ``rows``, unchanged);
+        ``records`` gives some rows their record already (None: built on first use)."""
         policy_set = cls.__new__(cls)
-        policy_set._build(rows, source or rows.__getitem__, [None] * len(rows))
+        policy_set._build(rows, source or rows.__getitem__, records or [None] * len(rows))
         policy_set._policies = None
         return policy_set
 
@@ -369,12 +381,13 @@ class PolicySet:
         )
 
     def allows_somewhere(self, roles: Iterable[str], action: str, cluster_id: str) -> bool:
-        """Whether an Allow policy the roles hold grants ``action`` on some resource of the
-        cluster (display only: whether to offer Create before a name is typed)."""
+        """Whether an Allow (or Stage: a request for approval) policy the roles hold names
+        ``action`` on some resource of the cluster (display only: whether to offer Create
+        before a name is typed)."""
         names, roles, clusters = equivalents(action), set(roles), (ANY, cluster_id)
         rows = zip(self._effects, self._actions, self._roles, self._clusters, strict=True)
         return any(
-            effect == ALLOW
+            effect in (ALLOW, STAGE)
             and cluster in clusters
             and not names.isdisjoint(actions)
             and holds(roles, held)

@@ -1,8 +1,8 @@
-"""RBAC data: policies, access settings, profiles, and the policy version counter.
+"""RBAC data: policies, temporary policies, access settings, profiles, the version counter.
 
-Every write to the policy table bumps ``PolicyVersion`` in the same transaction,
-through a database trigger (installed by migration 0002), so bulk updates, imports and
-changes made in psql all reach every process's compiled policies.
+Every write to the policy table (and to the temporary policy table) bumps ``PolicyVersion``
+in the same transaction, through a database trigger (migrations 0002 and 0004), so bulk
+updates, imports and changes made in psql all reach every process's compiled policies.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Policy(models.Model):
     """One RBAC rule: the roles it applies to, the actions, the resource, Allow or Deny."""
 
     ALLOW, DENY, STAGE = "Allow", "Deny", "Stage"
-    EFFECTS = [(ALLOW, "Allow"), (DENY, "Deny"), (STAGE, "Stage (not enforced)")]
+    EFFECTS = [(ALLOW, "Allow"), (DENY, "Deny"), (STAGE, "Stage (needs an approval)")]
 
     resource = models.JSONField(
         help_text='e.g. ["cluster", "*"] or ["cluster", "*", "topic", "tx-*"]'
@@ -137,6 +137,90 @@ class Policy(models.Model):
     def as_record(self) -> dict:
         """The policy as audit records and the simulator show it (the seed's shape)."""
         return policy_record(self.resource, self.roles, self.effect, self.actions)
+
+
+# The role a temporary policy granted to one user is filed under: every actor holds their
+# own (rbac.roles), and no GitHub team or org role can be named so (``:`` is not allowed).
+USER_ROLE_PREFIX = "user:"
+
+
+def user_role(login: str) -> str:
+    """The pseudo-role that stands for one user (``user:alice``)."""
+    return USER_ROLE_PREFIX + login
+
+
+class TemporaryPolicy(models.Model):
+    """A policy granted by an admin to one role or one user until ``expires_at``.
+
+    Active while neither revoked nor expired; the engine compiles the active ones after
+    the policy table and recompiles when the earliest of them expires. ``expired_at`` is
+    set (once, by a conditional update) when the expiry is recorded.
+    """
+
+    role = models.CharField(max_length=150, blank=True)
+    user_login = models.CharField(max_length=150, blank=True)
+    effect = models.CharField(max_length=8, choices=Policy.EFFECTS, default=Policy.ALLOW)
+    actions = models.JSONField()
+    resource = models.JSONField()
+    reason = models.TextField()
+    granted_by = models.CharField(max_length=150)
+    granted_by_pk = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "temporary policies"
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="rbac_temp_live",
+                condition=models.Q(revoked_at=None, expired_at=None),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"temporary {self.effect} {','.join(self.actions)} for {self.holder}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _stale()
+
+    @property
+    def holder(self) -> str:
+        """Who holds it: the role, or ``user:LOGIN``."""
+        return self.role or user_role(self.user_login)
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.holder]
+
+    def as_record(self) -> dict:
+        """As decisions list it: the policy, with its id and expiry."""
+        return {
+            **policy_record(self.resource, self.roles, self.effect, self.actions),
+            "temporary-policy": self.pk,
+            "expires-at": self.expires_at.isoformat(),
+        }
+
+    def snapshot(self) -> dict:
+        return {
+            "id": self.pk,
+            "role": self.role or None,
+            "user": self.user_login or None,
+            "effect": self.effect,
+            "actions": list(self.actions),
+            "resource": list(self.resource),
+            "reason": self.reason,
+            "granted-by": self.granted_by,
+            "expires-at": self.expires_at.isoformat() if self.expires_at else None,
+            "revoked-at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
 
 
 def default_authorized_roles() -> list[str]:

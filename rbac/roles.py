@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from rbac.models import Profile
+from rbac.models import USER_ROLE_PREFIX, Profile, user_role
 
 T = TypeVar("T")
 
@@ -25,6 +25,11 @@ class Actor:
     roles: tuple[str, ...] = field(default_factory=tuple)
     user_pk: int | None = None
     superuser: bool = False
+
+    @property
+    def named_roles(self) -> list[str]:
+        """The roles without the actor's own pseudo-role (as a sign-in record lists them)."""
+        return [role for role in self.roles if not role.startswith(USER_ROLE_PREFIX)]
 
     def as_record(self) -> dict:
         return {
@@ -106,6 +111,15 @@ def _roles(user) -> tuple[str, ...]:
     return tuple(roles)
 
 
+def decision_roles(user) -> list[str]:
+    """The roles decisions are made on: ``roles_for_user`` and the user's own pseudo-role
+    (``user:LOGIN``), which temporary policies granted to that one user are filed under."""
+    if not user.is_authenticated:
+        return []
+    login = profile_for(user).login or user.get_username()
+    return [*roles_for_user(user), user_role(login)]
+
+
 def actor_for_user(user) -> Actor:
     profile = profile_for(user)
     return Actor(
@@ -114,7 +128,7 @@ def actor_for_user(user) -> Actor:
         name=profile.name or user.get_full_name(),
         email=profile.email or user.email,
         provider=profile.provider,
-        roles=tuple(roles_for_user(user)),
+        roles=tuple(decision_roles(user)),
         user_pk=user.pk,
         superuser=user.is_superuser,
     )

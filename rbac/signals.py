@@ -5,8 +5,9 @@ is sent once per change made in Django admin or by import, inside the change's
 transaction; ``event`` is ``mutation/create-policy``, ``mutation/edit-policy``,
 ``mutation/delete-policy``, ``mutation/import-policies`` or
 ``mutation/edit-access-settings`` (and ``mutation/create-profile``, ``edit-profile``,
-``delete-profile`` for profiles, which hold provider roles). ``user`` and ``request``
-are None for the command line.
+``delete-profile`` for profiles, which hold provider roles; ``mutation/grant-temporary-policy``,
+``revoke-temporary-policy`` and ``expire-temporary-policy`` for temporary policies). ``user``
+and ``request`` are None for the command line, and for Flex itself with ``via="system"``.
 
 ``policy_simulated(sender, user, request, via, query, status, error)`` is sent once per
 simulation (the simulator page or ``POST /api/rbac/decide``).
@@ -28,8 +29,11 @@ CREATE_PROFILE = "mutation/create-profile"
 EDIT_PROFILE = "mutation/edit-profile"
 DELETE_PROFILE = "mutation/delete-profile"
 SIMULATE = "query/simulate-policy"
+GRANT_TEMPORARY = "mutation/grant-temporary-policy"
+REVOKE_TEMPORARY = "mutation/revoke-temporary-policy"
+EXPIRE_TEMPORARY = "mutation/expire-temporary-policy"
 EVENTS = (CREATE, EDIT, DELETE, IMPORT, EDIT_ACCESS, CREATE_PROFILE, EDIT_PROFILE, DELETE_PROFILE)
-EVENTS += (SIMULATE,)
+EVENTS += (SIMULATE, GRANT_TEMPORARY, REVOKE_TEMPORARY, EXPIRE_TEMPORARY)
 
 
 def send_policy_changed(

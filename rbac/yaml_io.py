@@ -6,7 +6,7 @@ admin_roles: [admins]
 auditor_roles: [auditors]
 policies:
   - resource: ["cluster", "*", "topic", "tx-*"]
-    effect: Allow            # Allow | Deny (Stage is kept, never allows)
+    effect: Allow            # Allow | Deny | Stage (needs an admin's approval)
     actions: [TOPIC_INSPECT, TOPIC_PRODUCE]
     role: "*"                # or roles: [a, b]
 tenants: [...]               # kept, not enforced
@@ -117,7 +117,7 @@ def _parse_policies(data: dict, errors: list[str], notes: list[str]) -> list[dic
         cleaned, problems = check_policy(item)
         errors += [f"policies[{index}].{problem}" for problem in problems]
         if cleaned.get("effect") == "Stage" and not problems:
-            notes.append(f"policies[{index}]: effect Stage kept, not enforced (it never allows)")
+            notes.append(f"policies[{index}]: effect Stage: its actions need an admin's approval")
         policies.append(cleaned)
     return policies
 

@@ -201,6 +201,31 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: flo
         time.sleep(step)
 
 
+def run_together(task: Callable[[], object], count: int = 2, timeout: float = 60.0) -> list:
+    """Run ``task`` in ``count`` threads released at once (each on its own database
+    connection, closed after); their results, in the order they finished."""
+    import threading
+
+    from django.db import connection
+
+    results: list = []
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(task())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
+
+
 # Personas (healthchecks' Alice/Bob/Charlie): alice admin, bob member of team platform,
 # carol auditor, mallory outsider.
 PERSONAS = {

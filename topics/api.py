@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.gate import Operation, Outcome
+from audit.models import AuditRecord
 from lib.api import error_body
 from lib.errors import InvalidRequest, OperationError, TooLarge
 from lib.schema import ErrorSerializer, error
@@ -32,6 +33,7 @@ from topics.serializers import (
     ReadResultSerializer,
     ReadSerializer,
     ResultSerializer,
+    StagedSerializer,
     TopicCreateSerializer,
     TopicDetailSerializer,
     TopicSummarySerializer,
@@ -55,12 +57,14 @@ ERRORS = {
         "cluster 'primary' did not answer within 3000 ms",
     ),
 }
+# A change a Stage policy holds: 202, sent for approval.
+CHANGE_ERRORS = {202: StagedSerializer, **ERRORS}
 TOPIC_PARAMS = [
     OpenApiParameter("cluster", str, OpenApiParameter.PATH, description="Kafka cluster id"),
     OpenApiParameter("topic", str, OpenApiParameter.PATH),
 ]
 CLUSTER_PARAMS = TOPIC_PARAMS[:1]
-CONFIRMED = validation.Checked(True)
+CONFIRMED = operations.CONFIRMED  # the API's DELETE and truncate need no typed name
 READ_DESCRIPTION = (
     "`mode=latest` answers the newest messages first; `offset` and `timestamp` answer "
     "ascending from the start point (`order` says which). Follow `next` and `previous` "
@@ -89,7 +93,7 @@ READ_EXAMPLES = [
             "audit_record": "01938c2e-7d2a-7c3e-9b1f-2f9a4e1d6b10",
         },
     )
-]  # the API's DELETE and truncate need no typed name
+]
 
 
 def _body(request: Request) -> tuple[dict, OperationError | None]:
@@ -114,6 +118,9 @@ def _checked(request: Request, check: Callable) -> tuple[dict, validation.Checke
 
 
 def _answer(outcome: Outcome, body: Callable[[Outcome], dict], ok_status: int) -> Response:
+    if outcome.status == AuditRecord.STAGED:  # a Stage policy: sent for approval
+        staged = {"status": "staged", **outcome.result, "audit_record": str(outcome.record.id)}
+        return Response(staged, status=status.HTTP_202_ACCEPTED)
     if not outcome.ok:
         audit_record = outcome.record.id if outcome.record else None
         detail = error_body(outcome.code or "failed", outcome.error or "failed", audit_record)
@@ -191,7 +198,7 @@ class TopicListView(APIView):
         summary="Create a topic (TOPIC_CREATE; recorded)",
         parameters=CLUSTER_PARAMS,
         request=TopicCreateSerializer,
-        responses={201: ResultSerializer, 409: ErrorSerializer, **ERRORS},
+        responses={201: ResultSerializer, 409: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str) -> Response:
         data, checked = _checked(request, validation.check_create)
@@ -216,7 +223,7 @@ class TopicDetailView(APIView):
         summary="Delete a topic (TOPIC_DELETE; recorded)",
         parameters=TOPIC_PARAMS,
         request=None,
-        responses={200: ResultSerializer, **ERRORS},
+        responses={200: ResultSerializer, **CHANGE_ERRORS},
     )
     def delete(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_delete(operations.target(cluster), topic, CONFIRMED)
@@ -241,7 +248,7 @@ class TopicConfigsView(APIView):
         summary="Change configs: incremental set and reset (TOPIC_EDIT; recorded)",
         parameters=TOPIC_PARAMS,
         request=ConfigEditSerializer,
-        responses={200: ResultSerializer, **ERRORS},
+        responses={200: ResultSerializer, **CHANGE_ERRORS},
     )
     def patch(self, request: Request, cluster: str, topic: str) -> Response:
         data, checked = _checked(request, validation.check_config_change)
@@ -272,7 +279,7 @@ class TopicMessagesView(APIView):
         summary="Produce a message (TOPIC_PRODUCE; recorded)",
         parameters=TOPIC_PARAMS,
         request=ProduceSerializer,
-        responses={201: ResultSerializer, 413: ErrorSerializer, **ERRORS},
+        responses={201: ResultSerializer, 413: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
         data, checked = _checked(request, validation.check_message)
@@ -318,7 +325,7 @@ class TopicTruncateView(APIView):
         summary="Truncate a topic (TOPIC_TRUNCATE; recorded)",
         parameters=TOPIC_PARAMS,
         request=None,
-        responses={200: ResultSerializer, **ERRORS},
+        responses={200: ResultSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
         operation = operations.topic_truncate(operations.target(cluster), topic, CONFIRMED)

@@ -7,12 +7,15 @@ class TopicsConfig(AppConfig):
     name = "topics"
 
     def ready(self) -> None:
-        from audit import events, transports
-        from topics import audit_sink
-        from topics.operations import OPERATIONS
+        from audit import events, staging, transports
+        from topics import audit_sink, operations
 
-        events.register(*OPERATIONS, *CLUSTER_EVENTS)
+        events.register(*operations.OPERATIONS, *CLUSTER_EVENTS)
 
         # The audit topic is a sink behind the Kafka seam; audit names clusters through us.
         transports.register(audit_sink.KafkaTransport)
         transports.set_cluster_labeller(audit_sink.cluster_name)
+
+        # Topic mutations can be staged for approval: built again from their stored input.
+        for event in operations.STAGEABLE:
+            staging.register(event, operations.rebuild)

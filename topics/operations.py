@@ -6,6 +6,11 @@ Input that failed its check still becomes an operation: the gate decides and rec
 it, and executing it answers the input error without touching Kafka — so a refused
 create, an unknown config key or a message that is too large leaves a ``failed`` record.
 
+Every mutation carries its checked input in the API's JSON shape (``Operation.stored``:
+``{"event", "cluster", "name", "data"}``), and ``rebuild`` builds it again from that,
+checking it again: so a Stage policy can hold it as a request for approval, and the
+approved request runs exactly what was asked (``audit.staging``).
+
 | event                        | RBAC action     | type             |
 |------------------------------|-----------------|------------------|
 | mutation/create-topic        | TOPIC_CREATE    | mutation/request |
@@ -19,6 +24,7 @@ create, an unknown config key or a message that is too large leaves a ``failed``
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +38,7 @@ from audit.records import Payload
 from lib.errors import OperationError
 from rbac import actions
 from rbac.roles import actor_for_user
-from topics import kafka
+from topics import kafka, validation
 from topics.browse import BrowsePage, BrowseQuery, browse_page
 from topics.masking import audit_summary
 from topics.models import Cluster, primary_cluster
@@ -104,8 +110,13 @@ def _operation(
     checked: Checked,
     run: Callable[[Cluster], Any],
     sensitive_keys: set[str] | None = None,
+    given: dict | None = None,
 ) -> Operation:
+    """``given``: the checked input as the API takes it (None: it cannot be staged)."""
     action, record_type = OPERATIONS[event]
+    stored = None
+    if given is not None and checked.error is None:
+        stored = {"event": event, "cluster": where.id, "name": name, "data": given}
 
     def execute() -> Any:
         if checked.error is not None:
@@ -120,6 +131,8 @@ def _operation(
         execute=execute,
         type=record_type,
         sensitive_keys=sensitive_keys if sensitive_keys is not None else set(),
+        stored=stored,
+        input_error=checked.error,
     )
 
 
@@ -147,7 +160,17 @@ def topic_create(where: Target, checked: Checked[NewTopic], data: Mapping) -> Op
             replication_factor=new.replication_factor,
             configs=new.configs,
         ),
+        given=None if new is None else _topic_given(new),
     )
+
+
+def _topic_given(new: NewTopic) -> dict:
+    return {
+        "name": new.name,
+        "partitions": new.partitions,
+        "replication_factor": new.replication_factor,
+        "configs": dict(new.configs),
+    }
 
 
 def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
@@ -158,6 +181,7 @@ def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
         {"topic-name": name},
         checked,
         lambda cluster: kafka.delete_topic(cluster, name),
+        given={},
     )
 
 
@@ -169,6 +193,7 @@ def topic_truncate(where: Target, name: str, checked: Checked) -> Operation:
         {"topic-name": name},
         checked,
         lambda cluster: kafka.truncate_topic(cluster, name),
+        given={},
     )
 
 
@@ -197,7 +222,10 @@ def topic_configs_edit(
             cluster, name, set_items=change.set_items, reset_keys=change.reset_keys
         )
 
-    return _operation("mutation/edit-topic-config", where, name, request, checked, run, sensitive)
+    given = {"set": dict(change.set_items), "reset": list(change.reset_keys)}
+    return _operation(
+        "mutation/edit-topic-config", where, name, request, checked, run, sensitive, given
+    )
 
 
 def message_produce(
@@ -226,7 +254,27 @@ def message_produce(
             headers=message.headers,
             partition=message.partition,
         ),
+        given=None if checked.value is None else _message_given(checked.value),
     )
+
+
+def _message_given(message: NewMessage) -> dict | None:
+    """A message as the API takes it (base64); None if its headers repeat a name (the API's
+    object of headers cannot say that: such a message is not staged)."""
+    headers = {name: value.decode("utf-8") for name, value in message.headers if value is not None}
+    if len(headers) != len(message.headers):
+        return None
+
+    def encoded(data: bytes | None) -> str | None:
+        return None if data is None else base64.b64encode(data).decode("ascii")
+
+    return {
+        "encoding": "base64",
+        "key": encoded(message.key),
+        "value": encoded(message.value),
+        "headers": headers,
+        "partition": message.partition,
+    }
 
 
 def messages_read(
@@ -253,6 +301,33 @@ def messages_read(
 
     event = "query/download-topic-data" if download else "query/inspect-topic-data"
     return _operation(event, where, name, request, checked, run)
+
+
+def rebuild(stored: dict) -> Operation:
+    """The mutation ``stored`` (``Operation.stored``) describes, its input checked again."""
+    event, where, name = stored["event"], target(str(stored["cluster"])), str(stored["name"])
+    data = stored["data"] if isinstance(stored.get("data"), dict) else {}
+    if event == "mutation/create-topic":
+        return topic_create(where, validation.check_create(data), data)
+    if event == "mutation/edit-topic-config":
+        return topic_configs_edit(where, name, validation.check_config_change(data), data)
+    if event == "mutation/produce":
+        return message_produce(where, name, validation.check_message(data), data)
+    if event == "mutation/delete-topic":
+        return topic_delete(where, name, CONFIRMED)
+    if event == "mutation/truncate-topic":
+        return topic_truncate(where, name, CONFIRMED)
+    raise OperationError(f"no topic operation {event!r} can be run again", code="not_rebuildable")
+
+
+STAGEABLE = (
+    "mutation/create-topic",
+    "mutation/delete-topic",
+    "mutation/edit-topic-config",
+    "mutation/produce",
+    "mutation/truncate-topic",
+)
+CONFIRMED = Checked(True)  # the typed name was checked when the request was made
 
 
 def refused(error: OperationError) -> Checked:

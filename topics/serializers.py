@@ -60,6 +60,12 @@ class ReadSerializer(serializers.Serializer):
     )
 
 
+class StagedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="staged: a Stage policy sent it for approval")
+    approval = serializers.UUIDField(help_text="the request for approval (/api/approvals/<id>/)")
+    audit_record = serializers.UUIDField()
+
+
 class TopicSummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     partitions = serializers.IntegerField()

@@ -16,8 +16,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.gate import Outcome
+from audit.models import AuditRecord
 from lib.errors import OperationError, TooLarge
 from topics import operations, reads, validation
 from topics.forms import (
@@ -70,6 +74,18 @@ def handles_oversized(view: Callable) -> Callable:
     """Mark a view that records its own refusal of a body over the upload limit."""
     view.handles_oversized = True
     return view
+
+
+def _sent_for_approval(outcome: Outcome, request: HttpRequest, *where_to, **kwargs) -> HttpResponse:
+    """A Stage policy held the change: say so, link the request, and go back."""
+    url = reverse("approval-detail", args=[outcome.result["approval"]])
+    notice = "Sent for approval: a Stage policy applies, so an admin must approve this first."
+    messages.info(request, format_html('{} <a href="{}">See the request</a>.', notice, url))
+    return redirect(*where_to, **kwargs)
+
+
+def _staged(outcome: Outcome) -> bool:
+    return outcome.status == AuditRecord.STAGED
 
 
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -165,6 +181,8 @@ def topic_create(request: HttpRequest, cluster: str) -> HttpResponse:
     outcome = operations.run_request(
         request, operations.topic_create(where, checked, data), via="ui"
     )
+    if _staged(outcome):
+        return _sent_for_approval(outcome, request, "topic-list", cluster=where.id)
     if outcome.ok:
         name = checked.value.name
         messages.success(request, f"Topic {name} created.")
@@ -205,6 +223,8 @@ def topic_configs(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     )
     operation = operations.topic_configs_edit(where, topic, checked, data)
     outcome = operations.run_request(request, operation, via="ui")
+    if _staged(outcome):
+        return _sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
     if outcome.ok:
         messages.success(request, f"Configs of {topic} changed.")
         return redirect("topic-detail", cluster=where.id, topic=topic)
@@ -243,6 +263,8 @@ def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     outcome = operations.run_request(
         request, operations.message_produce(where, topic, checked, data), via="ui"
     )
+    if _staged(outcome):
+        return _sent_for_approval(outcome, request, "topic-produce", cluster=where.id, topic=topic)
     # The form keeps what was sent, to send again or change a field; "Clear" empties it.
     context.update(form=bound(ProduceForm(data), checked), outcome=outcome)
     if outcome.ok:
@@ -277,6 +299,8 @@ def _confirm_page(
     data, too_big = _post(request)
     checked = operations.refused(too_big) if too_big else validation.check_confirm(data, topic)
     outcome = operations.run_request(request, build(where, topic, checked), via="ui")
+    if _staged(outcome):
+        return _sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
     if outcome.ok:
         messages.success(request, f"Topic {topic} {kind}d.")
         if done == "topic-list":

@@ -17,7 +17,7 @@ from rbac.actions import CATALOGUE
 from tests.audit.test_views import client_for, isolate, listed_ids, make_records, persona_actor
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("audit", "datapolicy", "flex", "rbac", "topics")
+APPS = ("approvals", "audit", "datapolicy", "flex", "rbac", "topics")
 
 
 @pytest.fixture(autouse=True)

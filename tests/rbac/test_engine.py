@@ -93,7 +93,7 @@ CASES = [
     # Unknown roles match nothing.
     ("unknown_role", ["dev_topics", "edit_any"], ["nobody-knows"], "TOPIC_CREATE", T + ["a"], False, None, []),
     ("unknown_and_known_role", ["dev_topics"], ["nobody-knows", "dev"], "TOPIC_CREATE", T + ["a"], True, "dev_topics", ["dev_topics"]),
-    # Stage never allows, and Deny still wins over it.
+    # Stage does not allow (it stages), and Deny still wins over it.
     ("stage_alone_never_allows", ["stage_truncate"], ["ops"], "TOPIC_TRUNCATE", T + ["a"], False, "stage_truncate", ["stage_truncate"]),
     ("stage_with_allow_still_refuses", ["stage_truncate", "ops_truncate"], ["ops"], "TOPIC_TRUNCATE", T + ["a"], False, "stage_truncate", ["stage_truncate", "ops_truncate"]),
     ("allow_without_stage_role", ["ops_truncate"], ["ops"], "TOPIC_TRUNCATE", T + ["a"], True, "ops_truncate", ["ops_truncate"]),
@@ -395,7 +395,7 @@ def test_allows_somewhere_agrees_with_a_scan():
     for roles, action, resource in (_random_query(rng) for _ in range(500)):
         expected = any(
             p.enabled
-            and p.effect == "Allow"
+            and p.effect in ("Allow", "Stage")  # a staged action is offered too
             and not equivalents(action).isdisjoint(p.actions)
             and holds(roles, p.roles)
             and p.resource[1] in ("*", resource[1])

@@ -72,7 +72,11 @@ def test_simulating_a_user_shows_the_decision_and_the_deciding_policy(client, pe
     assert response.status_code == 200
     decision = response.context["decision"]
     assert decision.success is False
-    assert response.context["roles"] == ["member", "platform"]
+    assert response.context["roles"] == [
+        "member",
+        "platform",
+        "user:bob",
+    ]  # the pseudo-role temporary grants use
     rows = response.context["rows"]
     assert [(row["id"], row["decided"]) for row in rows] == [(allow.pk, False), (deny.pk, True)]
     assert b"Denied" in response.content
@@ -199,3 +203,48 @@ def test_a_superuser_without_roles_is_an_admin(client, db):
     )
     assert response.status_code == 200
     assert response.json()["allowed"] is False
+
+
+@pytest.mark.parametrize(
+    ("effects", "effect", "allowed"),
+    [
+        (["Allow"], "Allow", True),
+        (["Allow", "Stage"], "Stage", False),
+        (["Stage", "Deny"], "Deny", False),
+    ],
+)
+def test_the_api_answers_the_effect_beside_success(
+    client, personas, make_policy, effects, effect, allowed
+):
+    for name in effects:
+        make_policy(["cluster", "*"], name, ["TOPIC_CREATE"], ["member"])
+    client.force_login(personas["alice"])
+    body = {"roles": ["member"], "action": "TOPIC_CREATE", "resource": ["cluster", "c1"]}
+    data = _post_json(client, body).json()
+    assert (data["effect"], data["success?"]) == (effect, allowed)
+    assert _only_record().document["data"]["event"][1]["effect"] == effect
+
+
+def test_the_page_says_staged_and_shows_a_temporary_policy_with_its_expiry(
+    client, personas, make_policy
+):
+    from datetime import UTC, datetime, timedelta
+
+    from rbac.models import TemporaryPolicy
+
+    make_policy(["cluster", "*"], "Stage", ["TOPIC_DELETE"], ["platform"])
+    grant = TemporaryPolicy.objects.create(
+        role="member",
+        actions=["TOPIC_DELETE"],
+        resource=["cluster", "*"],
+        reason="incident",
+        granted_by="alice",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    client.force_login(personas["alice"])
+    form = {"user": personas["bob"].pk, "action": "TOPIC_DELETE", "cluster": "c1", "topic": "t"}
+    response = client.post(URL, form)
+    assert response.context["verdict"] == "staged"
+    page = response.content.decode()
+    assert "Staged" in page and "sent for approval" in page
+    assert f"temporary #{grant.pk}" in page and grant.expires_at.isoformat() in page
