@@ -319,16 +319,20 @@ class _Scan:
 
     def run(self, limit: int, budget: int) -> None:
         """Scan until ``limit`` match or ``budget`` messages were scanned. A filter that
-        matches rarely reads on in chunks that double (each fetch is a round trip)."""
+        matches rarely reads on in chunks that double (each fetch is a round trip); a chunk
+        over the byte bound is fetched again in halves, so large messages still progress."""
         size = max(CHUNK_MIN, limit)
         while len(self.matched) < limit:
             empty = [p for p, b in self.buffers.items() if not b and self._left(p)]
             if empty:
                 wanted = min(size, max(budget - self.scanned, 1))
-                if not self._refill(empty, wanted):
-                    self.partial = True
-                    return
-                size = min(size * 2, CHUNK_MAX)
+                while not self._refill(empty, wanted):
+                    if self.source.expired or wanted == 1:
+                        self.partial = True
+                        return
+                    wanted //= 2
+                    empty = [p for p in empty if not self.buffers[p]]
+                size = min(wanted * 2, CHUNK_MAX)
             heads = [p for p, b in self.buffers.items() if b]
             if not heads:
                 return

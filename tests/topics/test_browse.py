@@ -277,3 +277,18 @@ def test_one_message_that_is_not_there_says_so(client, bob, cluster, make_topic,
     page = client.get(reverse("message-detail", kwargs=kwargs))
     assert page.status_code == 200 and page.context["message"] is None
     assert "No message at partition 0, offset 9" in page.content.decode()
+
+
+def test_messages_larger_than_the_byte_bound_allows_at_once_still_page(
+    api, cluster, make_topic, reader, monkeypatch
+):
+    """A chunk over the byte bound is fetched again in halves instead of stalling."""
+    from topics.kafka import messages
+
+    monkeypatch.setattr(messages, "READ_MAX_BYTES", 2500)  # about two of these at a time
+    name = make_topic()
+    for i in range(6):
+        send(cluster, name, f"{i}" + "x" * 1000)
+    page = read(api, name, mode="latest", limit=6)
+    assert [v[0] for v in values(page)] == ["5", "4", "3", "2", "1", "0"]
+    assert (page["scanned"], page["partial"]) == (6, False)
