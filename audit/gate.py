@@ -7,7 +7,8 @@ operation (sign-in, sign-out, refused sign-in, data reads that are not operation
 When a Stage policy decides, nothing is executed: an operation that can be staged
 (``audit.staging``) becomes a request for approval, stored with its ``staged`` record in
 one transaction (answered 202); one that cannot is refused (``not_stageable``, 403). Input that
-is already known to be wrong fails as it would have when executed.
+is already known to be wrong fails as it would have when executed; a preview (a dry run,
+``Operation.previews``) runs, as it changes nothing.
 
 What if the record cannot be written (the database is failing)?
 
@@ -141,6 +142,9 @@ class Operation:
     # it cannot be staged; and what is already known to be wrong with that input.
     stored: dict | None = None
     input_error: OperationError | None = None
+    # A preview of a change (a dry run): it changes nothing, so a Stage decision lets it run:
+    # one may see the plan of what one may request.
+    previews: bool = False
 
 
 @dataclass
@@ -186,11 +190,12 @@ def perform(actor: Actor, operation: Operation, ctx: Ctx, *, stage: bool = True)
             )
         )
 
-    if decision.effect == STAGE and not decision.success and operation.input_error is not None:
+    held = decision.effect == STAGE and not decision.success  # a Stage policy decided
+    if held and operation.input_error is not None:
         outcome = _failed(operation, operation.input_error)
-    elif (
-        decision.effect == STAGE and not decision.success and stage and staging.stageable(operation)
-    ):
+    elif held and operation.previews:
+        outcome = _execute_recorded(operation, drafted)
+    elif held and stage and staging.stageable(operation):
         return _stage(actor, operation, ctx, decision, drafted)
     elif not decision.success:
         outcome = _refused(operation, decision)

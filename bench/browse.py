@@ -87,12 +87,12 @@ def rows(result: dict) -> list[dict]:
 def _with_broker() -> list[dict]:
     from django.conf import settings
 
-    from bench.scratch import tansu_cluster
+    from bench.scratch import broker_cluster
     from topics import kafka
 
     saved = settings.KAFKA_TIMEOUT_MS, settings.FLEX_READ_SCAN_MAX
     try:
-        with tansu_cluster() as cluster:
+        with broker_cluster() as cluster:
             topic = "bench-browse"
             kafka.create_topic(
                 cluster, name=topic, partitions=PARTITIONS, replication_factor=1, configs={}

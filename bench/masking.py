@@ -129,11 +129,11 @@ def rows(result: dict) -> list[dict]:
     ]
 
 
-def _with_broker() -> list[dict]:
-    from bench.scratch import tansu_cluster
+def main() -> list[dict]:
+    from bench.scratch import broker_cluster, scratch_database
     from topics import kafka
 
-    with tansu_cluster() as cluster:
+    with scratch_database("bench_flex_mask"), broker_cluster() as cluster:
         topic = "bench-masking"
         kafka.create_topic(cluster, name=topic, partitions=1, replication_factor=1, configs={})
         rng = random.Random(15)
@@ -141,13 +141,6 @@ def _with_broker() -> list[dict]:
             kafka.produce(cluster, topic, key=f"k-{i}".encode(), value=_message(rng, i),
                           headers=[("trace", b"t-1")])  # fmt: skip
         return rows(measure(cluster, topic))
-
-
-def main() -> list[dict]:
-    from bench.scratch import scratch_database
-
-    with scratch_database("bench_flex_mask"):
-        return _with_broker()
 
 
 if __name__ == "__main__":

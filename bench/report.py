@@ -20,7 +20,14 @@ from pathlib import Path
 
 import django
 
-MODULES = ["bench.rbac", "bench.audit", "bench.views", "bench.masking", "bench.browse"]
+MODULES = [
+    "bench.rbac",
+    "bench.audit",
+    "bench.views",
+    "bench.masking",
+    "bench.groups",
+    "bench.browse",
+]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 
 

@@ -1,6 +1,4 @@
-"""What the benchmarks that need a database and a broker share: a scratch database (PostgreSQL
-under ``make bench``, ``FLEX_BENCH_DB`` names it) and a Tansu broker on a free port as the
-primary cluster."""
+"""What the benchmarks that need Kafka share: a scratch database and a Tansu broker."""
 
 from __future__ import annotations
 
@@ -11,7 +9,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def scratch_database(default_name: str) -> Iterator[None]:
-    """A database of its own for the run, dropped afterwards (SQLite: in memory)."""
+    """A fresh test database (``FLEX_BENCH_DB``, else ``default_name`` on PostgreSQL),
+    destroyed afterwards."""
     from django.conf import settings
     from django.db import connection
 
@@ -28,8 +27,8 @@ def scratch_database(default_name: str) -> Iterator[None]:
 
 
 @contextmanager
-def tansu_cluster(cluster_id: str = "flex-bench") -> Iterator[object]:
-    """A memory-only Tansu on a free port as the primary cluster, its Kafka id discovered."""
+def broker_cluster() -> Iterator[object]:
+    """A Tansu broker on a free port as the primary cluster, its Kafka id discovered."""
     from django.conf import settings
 
     from flex import tansu
@@ -37,7 +36,7 @@ def tansu_cluster(cluster_id: str = "flex-bench") -> Iterator[object]:
     from topics.models import primary_cluster
 
     port = tansu.free_port()
-    process = tansu.start(port, cluster_id=cluster_id)
+    process = tansu.start(port, cluster_id="flex-bench")
     try:
         settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{port}"
         kafka.reset_clients()

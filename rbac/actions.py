@@ -14,6 +14,8 @@ TOPIC_CREATE = "TOPIC_CREATE"
 TOPIC_EDIT = "TOPIC_EDIT"
 TOPIC_DELETE = "TOPIC_DELETE"
 TOPIC_TRUNCATE = "TOPIC_TRUNCATE"
+GROUP_EDIT = "GROUP_EDIT"
+GROUP_DELETE = "GROUP_DELETE"
 
 CATALOGUE: tuple[str, ...] = (
     "TOPIC_INSPECT",
@@ -60,6 +62,8 @@ FLEX_ACTIONS: tuple[str, ...] = (
     TOPIC_EDIT,
     TOPIC_DELETE,
     TOPIC_TRUNCATE,
+    GROUP_EDIT,
+    GROUP_DELETE,
 )
 
 # A policy naming any of these names decides the key action.

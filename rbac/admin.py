@@ -59,6 +59,24 @@ class ActionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ResourceFilter(admin.SimpleListFilter):
+    """Policies by what their resource names: a whole cluster, topics or consumer groups."""
+
+    title = "resource"
+    parameter_name = "resource_kind"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("cluster", "whole clusters"), ("topic", "topics"), ("group", "consumer groups")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        kind = self.value()
+        if kind == "cluster":
+            return queryset.filter(resource__2__isnull=True)
+        if kind in ("topic", "group"):
+            return queryset.filter(resource__2=kind)
+        return queryset
+
+
 class AdminsOnly:
     """Policies and access settings open to Flex admins (admin roles, superusers) only."""
 
@@ -135,7 +153,7 @@ class PolicyAdmin(AdminsOnly, Audited, FileAdmin, admin.ModelAdmin):
         "updated_at",
     )
     list_display_links = ("id", "resource_text")
-    list_filter = ("effect", RoleFilter, ActionFilter, "enabled")
+    list_filter = ("effect", ResourceFilter, RoleFilter, ActionFilter, "enabled")
     search_fields = ("description", "resource", "actions", "roles", "created_by", "updated_by")
     readonly_fields = ("created_at", "created_by", "updated_at", "updated_by")
     actions = ["enable_policies", "disable_policies"]

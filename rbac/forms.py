@@ -53,8 +53,8 @@ class PolicyForm(forms.ModelForm):
     """A policy; the model's ``clean`` applies the same validation as import and the API."""
 
     resource = ListField(
-        help_text="cluster, ID or *  — or — cluster, ID or *, topic, NAME (NAME: exact, *, "
-        "prefix* or *suffix). Example: cluster, *, topic, tx-*"
+        help_text="cluster, ID or *  — or — cluster, ID or *, topic (or group), NAME (NAME: "
+        "exact, *, prefix* or *suffix). Example: cluster, *, topic, tx-*"
     )
     actions = ListField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
@@ -104,7 +104,7 @@ class ImportForm(forms.Form):
 
 
 class SimulateForm(forms.Form):
-    """Who (a user, or roles typed), which action, on which cluster and topic."""
+    """Who (a user, or roles typed), which action, on which cluster and topic (or group)."""
 
     user = forms.ModelChoiceField(
         queryset=get_user_model().objects.order_by("username"),
@@ -117,6 +117,9 @@ class SimulateForm(forms.Form):
     action = forms.ChoiceField(choices=[(name, name) for name in CATALOGUE])
     cluster = forms.CharField(max_length=200, help_text="cluster id")
     topic = forms.CharField(max_length=300, required=False, help_text="topic name (optional)")
+    group = forms.CharField(
+        max_length=300, required=False, help_text="or a consumer group id (optional)"
+    )
 
     def clean_roles(self) -> list[str]:
         roles, problems = check_role_list(self.cleaned_data["roles"], "roles")
@@ -128,8 +131,12 @@ class SimulateForm(forms.Form):
         data = super().clean()
         if "cluster" in data:
             data["resource"] = ["cluster", data["cluster"]]
-            if data.get("topic"):
+            if data.get("topic") and data.get("group"):
+                self.add_error(None, "resource: name a topic or a group, not both")
+            elif data.get("topic"):
                 data["resource"] += ["topic", data["topic"]]
+            elif data.get("group"):
+                data["resource"] += ["group", data["group"]]
             for problem in target_errors(data["resource"]):
                 self.add_error(None, f"resource: {problem}")
         return data

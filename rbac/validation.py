@@ -41,21 +41,31 @@ def show(value: Any) -> str:
         return repr(value)
 
 
-def topic_name_error(name: str) -> str | None:
-    """Why ``name`` is not a topic name pattern: exact, ``*``, ``prefix*`` or ``*suffix``."""
+# What a policy's resource may name inside a cluster: ["cluster", ID|*, KIND, NAME].
+RESOURCE_KINDS: tuple[str, ...] = ("topic", "group")
+
+
+def topic_name_error(name: str, kind: str = "topic") -> str | None:
+    """Why ``name`` is not a name pattern of ``kind``: exact, ``*``, ``prefix*`` or ``*suffix``."""
     if not name:
-        return "the topic name is empty"
+        return f"the {kind} name is empty"
     stars = name.count("*")
     if stars == 0 or name == "*":
         return None
     if stars == 1 and (name.startswith("*") or name.endswith("*")):
         return None
-    return f"topic name {show(name)} may have one * only, at its start or its end"
+    return f"{kind} name {show(name)} may have one * only, at its start or its end"
 
 
-def resource_errors(resource: Any) -> list[str]:
-    """Why ``resource`` is not ``["cluster", ID|*]`` or ``["cluster", ID|*, "topic", NAME]``."""
-    shape = 'must be ["cluster", ID or "*"] or ["cluster", ID or "*", "topic", NAME]'
+def _shapes(kinds: tuple[str, ...], name: str) -> str:
+    named = " or ".join(f'["cluster", {name}, "{kind}", NAME]' for kind in kinds)
+    return f'must be ["cluster", {name}] or {named}'
+
+
+def resource_errors(resource: Any, kinds: tuple[str, ...] = ("topic",)) -> list[str]:
+    """Why ``resource`` is not ``["cluster", ID|*]`` or ``["cluster", ID|*, KIND, NAME]`` for
+    one of ``kinds`` (policies: ``RESOURCE_KINDS``; data policies: topics only)."""
+    shape = _shapes(kinds, 'ID or "*"')
     if not isinstance(resource, list | tuple) or len(resource) not in (2, 4):
         return [f"{show(resource)} {shape}"]
     errors = []
@@ -71,22 +81,23 @@ def resource_errors(resource: Any) -> list[str]:
     elif "*" in resource[1] and resource[1] != "*":
         errors.append(f'cluster {show(resource[1])} in {show(resource)} must be an id or "*"')
     if len(resource) == 4:
-        if resource[2] != "topic":
-            errors.append(f'{show(resource)} names {show(resource[2])} where "topic" belongs')
-        problem = topic_name_error(resource[3])
+        if resource[2] not in kinds:
+            wanted = " or ".join(f'"{kind}"' for kind in kinds)
+            errors.append(f"{show(resource)} names {show(resource[2])} where {wanted} belongs")
+        problem = topic_name_error(resource[3], resource[2] if resource[2] in kinds else "topic")
         if problem:
             errors.append(f"{problem} (in {show(resource)})")
     return errors
 
 
 def target_errors(resource: Any) -> list[str]:
-    """Why ``resource`` is not a target: ``["cluster", ID]`` or ``[..., "topic", NAME]``."""
-    shape = 'must be ["cluster", ID] or ["cluster", ID, "topic", NAME]'
+    """Why ``resource`` is not a target: ``["cluster", ID]`` or ``[..., KIND, NAME]``."""
+    shape = _shapes(RESOURCE_KINDS, "ID")
     if not isinstance(resource, list | tuple) or len(resource) not in (2, 4):
         return [f"{show(resource)} {shape}"]
     if not all(isinstance(part, str) and part for part in resource):
         return [f"{show(resource)} {shape}, all non-empty strings"]
-    if resource[0] != "cluster" or (len(resource) == 4 and resource[2] != "topic"):
+    if resource[0] != "cluster" or (len(resource) == 4 and resource[2] not in RESOURCE_KINDS):
         return [f"{show(resource)} {shape}"]
     return []
 
@@ -150,7 +161,8 @@ def check_policy(data: Any) -> tuple[dict, list[FieldError]]:
     if "resource" not in data:
         errors.append(FieldError("resource", "missing"))
     else:
-        errors += [FieldError("resource", message) for message in resource_errors(resource)]
+        problems = resource_errors(resource, RESOURCE_KINDS)
+        errors += [FieldError("resource", message) for message in problems]
     effect = data.get("effect")
     if effect not in EFFECTS:
         errors.append(FieldError("effect", f"{show(effect)} must be Allow or Deny (or Stage)"))

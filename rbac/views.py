@@ -111,7 +111,8 @@ def _change_url(policy_id: int | None) -> str | None:
 
 
 def _raw_query(post) -> dict:
-    return {key: post.get(key, "") for key in ("user", "roles", "action", "cluster", "topic")}
+    keys = ("user", "roles", "action", "cluster", "topic", "group")
+    return {key: post.get(key, "") for key in keys}
 
 
 def _form_error(form: SimulateForm) -> str:

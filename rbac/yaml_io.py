@@ -9,6 +9,10 @@ policies:
     effect: Allow            # Allow | Deny | Stage (needs an admin's approval)
     actions: [TOPIC_INSPECT, TOPIC_PRODUCE]
     role: "*"                # or roles: [a, b]
+  - resource: ["cluster", "*", "group", "tx-*"]   # consumer groups, the same globs
+    effect: Allow
+    actions: [GROUP_EDIT]
+    role: platform
 tenants: [...]               # kept, not enforced
 ```
 Flex adds two optional policy keys, ``description`` and ``enabled``, so an export

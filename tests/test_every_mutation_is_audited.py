@@ -48,6 +48,7 @@ from datapolicy.models import DataPolicy, DataPolicySettings
 from rbac import engine
 from rbac.models import AccessSettings, Policy
 from rbac.roles import profile_for
+from tests.topics.groups import commit as commit_group
 from topics import kafka as kafka_client
 from topics.models import Cluster, primary_cluster
 
@@ -148,6 +149,10 @@ class World:
     topic: str
     fill: dict[str, object]
 
+    @property
+    def group(self) -> str:
+        return str(self.fill["group"])
+
 
 def _uid() -> str:
     return uuid.uuid4().hex[:10]
@@ -193,9 +198,12 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
     record = record_event(
         actor=None, type="auth/login", event="auth/login", request={}, ctx=Ctx(), user={}
     )
+    group = f"walk-{_uid()}"  # an empty consumer group with an offset on the topic
+    commit_group(Cluster.objects.get(pk=cluster.pk), group, {(topic, 0): 0})
     fill: dict[str, object] = {
         "cluster": "flex-test",
         "topic": topic,
+        "group": group,
         "backend": "github-enterprise",
         "record_id": record.id,
         "partition": 0,  # a message of the topic: its page and download only read
@@ -274,6 +282,9 @@ def request_data(route_id: str, method: str, world: World) -> dict:
         ("api-topic-list", "post"): {"name": f"walk-{_uid()}"},
         ("api-topic-configs", "patch"): {"set": {"retention.ms": "60000"}},
         ("api-topic-messages", "post"): {"value": "hello"},
+        ("group-reset", "post"): {"topic": topic, "to": "earliest", "dry_run": "0"},
+        ("group-delete", "post"): {"confirm": world.group},
+        ("api-group-offsets", "post"): {"topic": topic, "to": "latest", "dry_run": False},
         ("policy-simulate", "post"): {
             "roles": "platform",
             "action": "TOPIC_CREATE",
@@ -562,7 +573,9 @@ OBJECT_IDS: dict[str, Callable[[object], object]] = {
 # Admin add forms the change form cannot stand in for.
 ADD_DATA: dict[str, Callable[[], dict]] = {
     "auth.user": lambda: {
-        "username": f"walker-{_uid()}",
+        # Not "walker-…": Django refuses a password too similar to the username, and
+        # "walker-<random>" against PASSWORD sometimes is.
+        "username": f"u{_uid()}",
         "password1": PASSWORD,
         "password2": PASSWORD,
         "usable_password": "true",
@@ -738,6 +751,8 @@ def test_every_listed_exception_names_a_real_route():
 def test_the_walker_sees_the_topic_writes():
     """A guard against a walker that walks nothing: the topic write routes are in it."""
     ids = {case.id for case in site_cases()}
-    for route in ("topic-create", "topic-delete", "api-topic-list", "api-topic-messages"):
+    routes = ("topic-create", "topic-delete", "api-topic-list", "api-topic-messages")
+    for route in (*routes, "group-reset", "group-delete", "api-group-offsets"):
         assert f"POST {route}" in ids
     assert any(case.id.startswith("admin:rbac.policy") for case in admin_cases())
+    assert "DELETE api-group-detail" in ids

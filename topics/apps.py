@@ -8,7 +8,7 @@ class TopicsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import events, staging, transports
-        from topics import audit_sink, operations
+        from topics import audit_sink, group_operations, operations
 
         events.register(*operations.OPERATIONS, *CLUSTER_EVENTS)
 
@@ -16,6 +16,8 @@ class TopicsConfig(AppConfig):
         transports.register(audit_sink.KafkaTransport)
         transports.set_cluster_labeller(audit_sink.cluster_name)
 
-        # Topic mutations can be staged for approval: built again from their stored input.
+        # Topic and group changes can be staged for approval: built again from stored input.
         for event in operations.STAGEABLE:
             staging.register(event, operations.rebuild)
+        for event in group_operations.STAGEABLE:
+            staging.register(event, group_operations.rebuild)

@@ -7,6 +7,14 @@ from django import forms
 
 from topics.validation import MAX_PARTITIONS, MAX_READ, READ_MODES, Checked
 
+RESET_CHOICES = [
+    ("earliest", "Earliest offset"),
+    ("latest", "Latest offset (skip everything)"),
+    ("offset", "An offset"),
+    ("timestamp", "A time"),
+    ("shift", "Shift by a number of messages"),
+]
+
 
 def bound(form: forms.Form, checked: Checked) -> forms.Form:
     """The form with the check's problems attached to its fields (``""``: the whole form)."""
@@ -115,3 +123,29 @@ class ConfirmNameForm(forms.Form):
     """The user types the topic's name to confirm a destructive action."""
 
     confirm = forms.CharField(label="Type the topic's name to confirm", required=False)
+
+
+class GroupResetForm(forms.Form):
+    """Where to move a consumer group's offsets on one topic (``topics/group_validation.py``)."""
+
+    topic = forms.CharField(required=False)
+    partitions = forms.CharField(
+        required=False, help_text="Partition numbers separated by commas; empty for all"
+    )
+    to = forms.CharField(
+        required=False,
+        initial="earliest",
+        label="Reset to",
+        widget=forms.Select(choices=RESET_CHOICES),
+    )
+    value = forms.CharField(
+        required=False,
+        help_text="The offset; the time (2025-01-31T12:00 UTC, or milliseconds since 1970); "
+        "or the shift (+/- messages). Not needed for earliest and latest",
+    )
+
+
+class ConfirmGroupForm(forms.Form):
+    """The user types the group's id to confirm its deletion."""
+
+    confirm = forms.CharField(label="Type the group's id to confirm", required=False)

@@ -20,6 +20,11 @@ approved request runs exactly what was asked (``audit.staging``).
 | mutation/truncate-topic      | TOPIC_TRUNCATE  | mutation/request |
 | query/inspect-topic-data     | TOPIC_INSPECT   | query/request    |
 | query/download-topic-data    | TOPIC_DATA_DOWNLOAD | query/request |
+| mutation/reset-group-offsets | GROUP_EDIT      | mutation/request |
+| query/preview-group-offsets  | GROUP_EDIT      | query/request    |
+| mutation/delete-group        | GROUP_DELETE    | mutation/request |
+
+The consumer-group operations are built in ``topics/group_operations.py``.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "mutation/truncate-topic": (actions.TOPIC_TRUNCATE, MUTATION),
     "query/inspect-topic-data": (actions.TOPIC_INSPECT, QUERY),
     "query/download-topic-data": (actions.TOPIC_DATA_DOWNLOAD, QUERY),
+    "mutation/reset-group-offsets": (actions.GROUP_EDIT, MUTATION),
+    "query/preview-group-offsets": (actions.GROUP_EDIT, QUERY),
+    "mutation/delete-group": (actions.GROUP_DELETE, MUTATION),
 }
 
 
@@ -111,8 +119,12 @@ def _operation(
     run: Callable[[Cluster], Any],
     sensitive_keys: set[str] | None = None,
     given: dict | None = None,
+    *,
+    resource: list[str] | None = None,
+    previews: bool = False,
 ) -> Operation:
-    """``given``: the checked input as the API takes it (None: it cannot be staged)."""
+    """``given``: the checked input as the API takes it (None: it cannot be staged);
+    ``resource`` defaults to the topic ``name``; ``previews``: see ``Operation``."""
     action, record_type = OPERATIONS[event]
     stored = None
     if given is not None and checked.error is None:
@@ -126,13 +138,14 @@ def _operation(
     return Operation(
         event=event,
         action=action,
-        resource=topic_resource(where.id, name),
+        resource=resource or topic_resource(where.id, name),
         request=request,
         execute=execute,
         type=record_type,
         sensitive_keys=sensitive_keys if sensitive_keys is not None else set(),
         stored=stored,
         input_error=checked.error,
+        previews=previews,
     )
 
 

@@ -19,6 +19,7 @@ from rbac import actions, door
 from topics import display, kafka
 from topics.browse import BrowsePage, Cursor, cursor_text
 from topics.configs import KAFKA_DEFAULTS, lists_only_overrides
+from topics.group_operations import group_resource
 from topics.masking import MaskedRead, ShownMessage
 from topics.models import Cluster, primary_cluster
 from topics.operations import Target, topic_resource
@@ -270,3 +271,70 @@ def download_response(page: BrowsePage, name: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{safe}.jsonl"'
     response["X-Scanned"], response["X-Matched"] = str(page.scanned), str(page.matched)
     return response
+
+
+# Consumer groups ------------------------------------------------------------
+
+# Controls a group page offers, by the action each needs.
+GROUP_ACTIONS = {"reset": actions.GROUP_EDIT, "delete": actions.GROUP_DELETE}
+GROUP_SORTS = ("group_id", "lag")
+
+
+def groups(cluster: Cluster, *, query: str = "", sort: str = "group_id") -> list[kafka.Group]:
+    """Groups whose id contains ``query`` (any case), by id or by lag (largest first)."""
+    query = query.lower()
+    shown = [g for g in kafka.list_groups(cluster) if query in g.group_id.lower()]
+    if sort == "lag":
+        shown.sort(key=lambda g: (-g.lag, g.group_id))
+    return shown
+
+
+def group(cluster: Cluster, name: str) -> kafka.Group:
+    return kafka.describe_group(cluster, name)
+
+
+def group_summary_json(found: kafka.Group) -> dict:
+    return {
+        "group_id": found.group_id,
+        "state": found.state,
+        "members": len(found.members),
+        "topics": found.topics,
+        "lag": found.lag,
+    }
+
+
+def group_json(found: kafka.Group) -> dict:
+    return {
+        "group_id": found.group_id,
+        "state": found.state,
+        "members": [
+            {"member_id": m.member_id, "client_id": m.client_id, "host": m.host}
+            for m in found.members
+        ],
+        "offsets": [
+            {
+                "topic": row.topic,
+                "partition": row.partition,
+                "committed": row.committed,
+                "end": row.end,
+                "lag": row.lag,
+            }
+            for row in found.offsets
+        ],
+    }
+
+
+def topic_groups(cluster: Cluster, topic: str) -> list[dict]:
+    """The groups with offsets committed on ``topic``, with their lag on it."""
+    return [
+        {**group_summary_json(found), "lag": found.topic_lag(topic)}
+        for found in kafka.list_groups(cluster, topic=topic)
+    ]
+
+
+def group_controls(user, where: Target, name: str) -> dict[str, bool]:
+    """Which group controls to enable (display only: the gate decides when one is used)."""
+    return {
+        control: door.may(user, action, group_resource(where.id, name))
+        for control, action in GROUP_ACTIONS.items()
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from topics.kafka import RESET_MODES
 from topics.validation import ENCODINGS, MAX_PARTITIONS, MAX_READ, READ_MODES
 
 
@@ -160,3 +161,69 @@ class ClusterSerializer(serializers.Serializer):
     reachable = serializers.BooleanField()
     brokers = serializers.ListField(child=serializers.CharField())
     error = serializers.CharField(allow_null=True)
+
+
+class GroupSummarySerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    state = serializers.CharField()
+    members = serializers.IntegerField(help_text="active members")
+    topics = serializers.ListField(child=serializers.CharField())
+    lag = serializers.IntegerField(help_text="sum over partitions of log end - committed")
+
+
+class GroupListSerializer(serializers.Serializer):
+    results = GroupSummarySerializer(many=True)
+
+
+class MemberSerializer(serializers.Serializer):
+    member_id = serializers.CharField()
+    client_id = serializers.CharField(allow_blank=True)
+    host = serializers.CharField(allow_blank=True)
+
+
+class GroupOffsetSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+    committed = serializers.IntegerField()
+    end = serializers.IntegerField(allow_null=True, help_text="log-end offset")
+    lag = serializers.IntegerField(allow_null=True)
+
+
+class GroupDetailSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    state = serializers.CharField()
+    members = MemberSerializer(many=True)
+    offsets = GroupOffsetSerializer(many=True)
+
+
+class GroupResetSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partitions = serializers.ListField(
+        child=serializers.IntegerField(min_value=0), required=False, help_text="default: all"
+    )
+    to = serializers.ChoiceField(choices=list(RESET_MODES))
+    value = serializers.IntegerField(
+        required=False, help_text="offset; epoch ms for timestamp; +/- count for shift"
+    )
+    dry_run = serializers.BooleanField(
+        default=True, help_text="true (the default): answer the plan and move nothing"
+    )
+
+
+# "from" is a Python keyword: the serializer is built with it as a field name.
+OffsetChangeSerializer = type(
+    "OffsetChangeSerializer",
+    (serializers.Serializer,),
+    {
+        "topic": serializers.CharField(),
+        "partition": serializers.IntegerField(),
+        "from": serializers.IntegerField(allow_null=True, help_text="committed before"),
+        "to": serializers.IntegerField(allow_null=True, help_text="committed after"),
+    },
+)
+
+
+class GroupResetResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    changes = OffsetChangeSerializer(many=True)
+    audit_record = serializers.UUIDField()

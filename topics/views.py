@@ -70,6 +70,14 @@ def _post(request: HttpRequest) -> tuple[QueryDict, OperationError | None]:
     return request.POST, None
 
 
+def _checked_post(
+    request: HttpRequest, check: Callable[[QueryDict], validation.Checked]
+) -> tuple[QueryDict, validation.Checked]:
+    """The POST data and ``check``'s verdict on it; a body over the limit fails unread."""
+    data, too_big = _post(request)
+    return data, operations.refused(too_big) if too_big else check(data)
+
+
 def handles_oversized(view: Callable) -> Callable:
     """Mark a view that records its own refusal of a body over the upload limit."""
     view.handles_oversized = True
@@ -205,6 +213,10 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
     configs = [reads.config_row(c) for c in reads.with_defaults(detail.configs)]
     noted = any(c["note"] or not c["reported"] for c in configs)
     context.update(detail=detail, configs=configs, configs_noted=noted)
+    try:
+        context["groups"] = reads.topic_groups(where.cluster, topic)
+    except OperationError as exc:
+        context["groups_error"] = exc.message
     return _page(request, "topic_detail.html", context)
 
 

@@ -186,6 +186,21 @@ def test_the_list_filters_by_effect_role_and_action_and_searches(admin_client, m
     assert "Import YAML" in page and "Export YAML" in page
 
 
+def test_the_list_filters_by_what_the_resource_names(admin_client, make_policy):
+    make_policy(["cluster", "*"], "Allow", ["TOPIC_CREATE"], ["dev"])
+    make_policy(["cluster", "*", "topic", "tx-*"], "Allow", ["TOPIC_EDIT"], ["qa"])
+    make_policy(["cluster", "*", "group", "tx-*"], "Allow", ["GROUP_EDIT"], ["qa"])
+
+    def shown(kind: str) -> list[str]:
+        response = admin_client.get(f"{CHANGELIST}?resource_kind={kind}")
+        assert response.status_code == 200
+        return [",".join(p.actions) for p in response.context["cl"].result_list]
+
+    assert shown("cluster") == ["TOPIC_CREATE"]
+    assert shown("topic") == ["TOPIC_EDIT"]
+    assert shown("group") == ["GROUP_EDIT"]
+
+
 def test_the_admin_imports_an_uploaded_file_and_it_is_audited(admin_client):
     text = (
         b"policies:\n"

@@ -104,6 +104,34 @@ def test_typed_roles_decide_too(client, personas, policies):
     assert b"Allowed" in response.content
 
 
+def test_it_decides_on_a_consumer_group(client, personas, make_policy):
+    policy = make_policy(["cluster", "*", "group", "team-*"], "Allow", ["GROUP_EDIT"], ["member"])
+    client.force_login(personas["alice"])
+    data = {"roles": "member", "action": "GROUP_EDIT", "cluster": "c1", "group": "team-a"}
+    response = client.post(URL, data)
+    assert response.context["decision"].success is True
+    assert response.context["resource"] == ["cluster", "c1", "group", "team-a"]
+    assert response.context["rows"][0]["id"] == policy.pk
+    other = client.post(URL, {**data, "group": "other"})
+    assert other.context["decision"].success is False
+
+
+def test_a_topic_and_a_group_at_once_are_refused(client, personas):
+    client.force_login(personas["alice"])
+    data = {"roles": "m", "action": "GROUP_EDIT", "cluster": "c1", "topic": "t", "group": "g"}
+    response = client.post(URL, data)
+    assert response.status_code == 400
+    assert "not both" in str(response.context["form"].errors)
+
+
+def test_the_api_decides_on_a_consumer_group(client, personas, make_policy):
+    make_policy(["cluster", "*", "group", "*-etl"], "Allow", ["GROUP_DELETE"], ["member"])
+    client.force_login(personas["alice"])
+    body = {"roles": ["member"], "action": "GROUP_DELETE", "resource": ["cluster", "c", "group"]}
+    assert _post_json(client, {**body, "resource": [*body["resource"], "x-etl"]}).json()["allowed"]
+    assert not _post_json(client, {**body, "resource": [*body["resource"], "x"]}).json()["allowed"]
+
+
 def test_bad_simulator_input_is_a_400_with_the_error_and_is_audited(client, personas):
     client.force_login(personas["alice"])
     response = client.post(URL, {"roles": "member", "action": "TOPIC_NUKE", "cluster": ""})

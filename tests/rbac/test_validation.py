@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from rbac.models import Policy
-from rbac.validation import check_policy
+from rbac.validation import check_policy, resource_errors, target_errors
 
 GOOD = {
     "resource": ["cluster", "*", "topic", "tx-*"],
@@ -22,7 +22,9 @@ GOOD = {
         ({"resource": ["cluster"]}, "resource", '["cluster"]'),
         ({"resource": ["cluster", "*", "topic"]}, "resource", '["cluster", "*", "topic"]'),
         ({"resource": ["broker", "*"]}, "resource", '"broker"'),
-        ({"resource": ["cluster", "*", "group", "g"]}, "resource", '"group"'),
+        ({"resource": ["cluster", "*", "schema", "s"]}, "resource", '"schema"'),
+        ({"resource": ["cluster", "*", "group", "a*b"]}, "resource", 'group name "a*b"'),
+        ({"resource": ["cluster", "*", "group", ""]}, "resource", "group name is empty"),
         ({"resource": ["cluster", "*", "topic", "a*b"]}, "resource", '"a*b"'),
         ({"resource": ["cluster", "*", "topic", "*a*"]}, "resource", '"*a*"'),
         ({"resource": ["cluster", "*", "topic", ""]}, "resource", "empty"),
@@ -72,6 +74,24 @@ def test_it_accepts_topic_name_patterns(name):
     cleaned, errors = check_policy({**GOOD, "resource": ["cluster", "*", "topic", name]})
     assert errors == []
     assert cleaned["resource"][3] == name
+
+
+@pytest.mark.parametrize("name", ["*", "team-*", "*-consumers", "billing"])
+def test_it_accepts_consumer_group_name_patterns(name):
+    cleaned, errors = check_policy({**GOOD, "resource": ["cluster", "c1", "group", name]})
+    assert errors == []
+    assert cleaned["resource"] == ["cluster", "c1", "group", name]
+
+
+def test_a_data_policy_resource_names_topics_only():
+    assert resource_errors(["cluster", "*", "topic", "t"]) == []
+    [problem] = resource_errors(["cluster", "*", "group", "g"])
+    assert '"group" where "topic" belongs' in problem
+
+
+def test_a_group_target_is_a_target():
+    assert target_errors(["cluster", "c1", "group", "g"]) == []
+    assert target_errors(["cluster", "c1", "broker", "1"]) != []
 
 
 def test_it_accepts_both_role_forms_and_stage():

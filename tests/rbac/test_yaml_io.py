@@ -121,6 +121,9 @@ def test_export_then_import_round_trips_to_identical_policies(db, make_policy):
     )
     make_policy(["cluster", "*"], "Stage", ["TOPIC_TRUNCATE"], ["dev"])
     make_policy(
+        ["cluster", "*", "group", "etl-*"], "Allow", ["GROUP_EDIT", "GROUP_DELETE"], ["ops"]
+    )
+    make_policy(
         ["cluster", "*"], "Allow", ["TOPIC_INSPECT", "TOPIC_PRODUCE"], ["*"], description="dup"
     )
     access = AccessSettings.load()
@@ -136,6 +139,28 @@ def test_export_then_import_round_trips_to_identical_policies(db, make_policy):
     assert _rules() == before
     assert AccessSettings.load().snapshot() == access.snapshot() | {"admin_roles": ["a"]}
     assert yaml.safe_load(export_text()) == yaml.safe_load(exported)
+
+
+def test_a_file_naming_consumer_groups_imports_and_decides(db):
+    from rbac import engine
+
+    text = (
+        "policies:\n"
+        "  - resource:\n"
+        "      - cluster\n"
+        "      - '*'\n"
+        "      - group\n"
+        "      - 'etl-*'\n"
+        "    effect: Allow\n"
+        "    actions: [GROUP_EDIT]\n"
+        "    role: ops\n"
+    )
+    import_text(text, replace=True)
+    engine.invalidate()
+    assert Policy.objects.get().resource == ["cluster", "*", "group", "etl-*"]
+    assert engine.decide(["ops"], "GROUP_EDIT", ["cluster", "c", "group", "etl-1"]).success
+    assert not engine.decide(["ops"], "GROUP_EDIT", ["cluster", "c", "topic", "etl-1"]).success
+    assert not engine.decide(["ops"], "GROUP_EDIT", ["cluster", "c", "group", "web"]).success
 
 
 def test_import_without_replace_adds_only_new_policies(db):

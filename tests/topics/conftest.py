@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditRecord
 from rbac import engine
 from rbac.models import Policy
+from tests.topics.groups import commit, new_group, produce_each
 from topics import kafka as kafka_client
 from topics.models import Cluster, primary_cluster
 
@@ -110,6 +111,22 @@ def api(personas) -> APIClient:
     token = Token.objects.create(user=personas["bob"])
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def topic(cluster, make_topic) -> str:
+    """A topic with 5 messages on partition 0 and 3 on partition 1, one per batch."""
+    name = make_topic(partitions=2)
+    produce_each(cluster, name, {0: 5, 1: 3})
+    return name
+
+
+@pytest.fixture
+def group(cluster, topic) -> str:
+    """An empty consumer group committed at 2 on partition 0 and 1 on partition 1: lag 3 + 2."""
+    name = new_group()
+    commit(cluster, name, {(topic, 0): 2, (topic, 1): 1})
+    return name
 
 
 def last_record() -> AuditRecord:

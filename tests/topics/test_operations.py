@@ -67,7 +67,7 @@ ACTIONS = {
 }
 
 
-def test_every_topic_operation_is_declared_once_with_its_action_and_type():
+def test_every_operation_is_declared_once_with_its_action_and_type():
     assert operations.OPERATIONS == {
         "mutation/create-topic": ("TOPIC_CREATE", "mutation/request"),
         "mutation/delete-topic": ("TOPIC_DELETE", "mutation/request"),
@@ -76,6 +76,9 @@ def test_every_topic_operation_is_declared_once_with_its_action_and_type():
         "mutation/truncate-topic": ("TOPIC_TRUNCATE", "mutation/request"),
         "query/inspect-topic-data": ("TOPIC_INSPECT", "query/request"),
         "query/download-topic-data": ("TOPIC_DATA_DOWNLOAD", "query/request"),
+        "mutation/reset-group-offsets": ("GROUP_EDIT", "mutation/request"),
+        "query/preview-group-offsets": ("GROUP_EDIT", "query/request"),
+        "mutation/delete-group": ("GROUP_DELETE", "mutation/request"),
     }
 
 

@@ -2,17 +2,20 @@
 
 ``client`` keeps one admin client per cluster and turns kafka-python's errors into Flex's;
 ``topic_admin`` lists, describes, creates, deletes and configures topics; ``messages``
-produces and reads; ``audit_topic`` keeps Flex's own audit topic. Every client is built
+produces and reads; ``groups`` lists consumer groups with their lag, resets their offsets
+and deletes them; ``audit_topic`` keeps Flex's own audit topic. Every client is built
 from the cluster's settings (TLS, SASL) and bounded by ``FLEX_KAFKA_TIMEOUT_MS``.
 """
 
 from topics.kafka.audit_topic import AUDIT_CLIENT_ID, audit_producer, ensure_topic
 from topics.kafka.client import (
     ClusterUnavailable,
+    GroupActive,
     KafkaError,
     NotSupported,
     TopicExists,
     UnknownCluster,
+    UnknownGroup,
     UnknownTopic,
     admin,
     call,
@@ -21,6 +24,19 @@ from topics.kafka.client import (
     describe_error,
     reset_clients,
     translate,
+)
+from topics.kafka.groups import (
+    RESET_MODES,
+    Group,
+    Member,
+    OffsetChange,
+    PartitionLag,
+    ResetSpec,
+    delete_group,
+    describe_group,
+    list_groups,
+    plan_reset,
+    reset_offsets,
 )
 from topics.kafka.messages import (
     Message,
@@ -52,6 +68,19 @@ from topics.kafka.topic_admin import (
 __all__ = [
     "AUDIT_CLIENT_ID",
     "KAFKA_DEFAULT",
+    "RESET_MODES",
+    "Group",
+    "GroupActive",
+    "Member",
+    "OffsetChange",
+    "PartitionLag",
+    "ResetSpec",
+    "UnknownGroup",
+    "delete_group",
+    "describe_group",
+    "list_groups",
+    "plan_reset",
+    "reset_offsets",
     "ClusterUnavailable",
     "ConfigEntry",
     "KafkaError",

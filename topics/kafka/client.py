@@ -5,6 +5,11 @@ One admin client per cluster is kept and reused. Every call is bounded by
 call, so Flex recovers from a broker restart by itself. kafka-python's errors become
 ``OperationError`` subclasses here (``topic_exists``, ``unknown_topic``, ``not_supported``,
 ``cluster_unavailable``, …).
+
+The admin client is ``FlexAdminClient``: kafka-python 3.0.12 turns the ACL operations a
+broker says a caller may perform into an enum while parsing DescribeGroups and Metadata
+answers, and raises ``ValueError: 15 is not a valid ACLOperation`` on an answer carrying a
+value it does not know (Tansu's). Flex never reads those operations, so it drops them.
 """
 
 from __future__ import annotations
@@ -57,6 +62,16 @@ class TopicExists(KafkaError):
     status = 409
 
 
+class UnknownGroup(KafkaError):
+    code = "unknown_group"
+    status = 404
+
+
+class GroupActive(KafkaError):
+    code = "group_active"
+    status = 409
+
+
 # Errors that mean the connection, not the request, is at fault: drop the client.
 _CONNECTION_ERRORS = (
     kerrors.KafkaConnectionError,
@@ -105,8 +120,16 @@ def _close(entry: _Entry) -> None:
             log.debug("closing a Kafka admin client failed", exc_info=True)
 
 
+class FlexAdminClient(KafkaAdminClient):
+    """kafka-python's admin client, without the ACL operations Flex never reads (see above)."""
+
+    def _process_acl_operations(self, obj: dict) -> dict:
+        obj.pop("authorized_operations", None)
+        return obj
+
+
 def _new_client(cluster: Cluster) -> KafkaAdminClient:
-    return KafkaAdminClient(**client_options(cluster))
+    return FlexAdminClient(**client_options(cluster))
 
 
 @contextmanager
