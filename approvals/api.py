@@ -60,6 +60,7 @@ COMMENT = inline_serializer("ApprovalComment", {"comment": serializers.CharField
 
 class ApprovalList(APIView):
     @extend_schema(
+        summary="Requests for approval you may see (the 500 newest), by state",
         parameters=[OpenApiParameter("state", str, enum=STATES)],
         responses={200: inline_serializer("Approvals", APPROVAL_FIELDS, many=True), 400: ERROR},
     )
@@ -74,7 +75,10 @@ class ApprovalList(APIView):
 
 
 class ApprovalDetail(APIView):
-    @extend_schema(responses={200: APPROVAL, 404: ERROR})
+    @extend_schema(
+        summary="One request for approval; 404 for one you may not see",
+        responses={200: APPROVAL, 404: ERROR},
+    )
     def get(self, request: Request, approval_id) -> Response:
         approval = requests.visible_to(request.user).filter(pk=approval_id).first()
         if approval is None:
@@ -110,7 +114,11 @@ def _answer(decided: Decided) -> Response:
 class ApprovalApprove(APIView):
     decide = staticmethod(decisions.approve)
 
-    @extend_schema(request=COMMENT, responses={200: DECIDED, 400: ERROR, 403: ERROR, 409: ERROR})
+    @extend_schema(
+        summary="Decide a request for approval (another admin allowed the action; recorded)",
+        request=COMMENT,
+        responses={200: DECIDED, 400: ERROR, 403: ERROR, 409: ERROR},
+    )
     def post(self, request: Request, approval_id) -> Response:
         ctx = ctx_from_request(request, via="api")
         return _answer(self.decide(request.user, approval_id, comment=_comment(request), ctx=ctx))

@@ -6,7 +6,10 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from approvals import requests
-        from audit import staging, views
+        from approvals.decisions import APPROVE, EXPIRE, REJECT
+        from audit import events, staging, views
+
+        events.register(APPROVE, REJECT, EXPIRE)
 
         # The gate stages through this hook, and the User log shows each user their pending
         # requests through this one: audit does not import approvals.

@@ -19,6 +19,7 @@ import uuid
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -26,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from audit import ledger, queries, signing
+from audit import ledger, queries, serializers, signing
 from audit.models import AuditRecord, Checkpoint
 from audit.views import chain_state, delivery_state, records_for_user
 from rbac.door import can_read_audit_log
@@ -70,6 +71,15 @@ def record_json(record: AuditRecord) -> dict:
 class AuditRecordList(AuditAPIView):
     """Audit records, newest first, with the Audit log's filters and a ``next`` link."""
 
+    @extend_schema(
+        operation_id="audit_list",
+        summary="Audit records, newest first",
+        description="The Audit log's records of the last `FLEX_AUDIT_VIEW_DAYS` days, with "
+        "its filters; follow `next` for older records (keyset pages: nothing repeats or is "
+        "skipped while records are written). Admins and auditors only, unless `mine=1`.",
+        parameters=serializers.LIST_PARAMS,
+        responses=serializers.LIST_RESPONSES,
+    )
     def get(self, request: Request) -> Response:
         scope = self._scope(request)
         window = queries.audit_window()
@@ -140,6 +150,11 @@ def _record_for(request: Request, record_id: str) -> AuditRecord:
 class AuditRecordDetail(AuditAPIView):
     """One record with its delivery and chain state; 404 for someone else's record."""
 
+    @extend_schema(
+        operation_id="audit_record",
+        summary="One audit record, with its delivery and chain state",
+        responses=serializers.DETAIL_RESPONSES,
+    )
     def get(self, request: Request, record_id: str) -> Response:
         record = _record_for(request, record_id)
         return Response(
@@ -165,6 +180,11 @@ class AuditKeys(AuditAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="audit_keys",
+        summary="The public keys records and checkpoints are signed with (no sign-in)",
+        responses=serializers.KEYS_RESPONSES,
+    )
     def get(self, request: Request) -> Response:
         return Response(signing.keys_json())
 
@@ -185,6 +205,10 @@ def _checkpoint(seq: int | None) -> Checkpoint:
 class CheckpointDetail(AuditAPIView):
     """A signed checkpoint: the newest (``latest``) or number ``seq``."""
 
+    @extend_schema(
+        summary="A signed checkpoint of the audit chain (the newest, or by number)",
+        responses=serializers.CHECKPOINT_RESPONSES,
+    )
     def get(self, request: Request, seq: int | None = None) -> Response:
         return Response(ledger.checkpoint_json(_checkpoint(seq)))
 
@@ -192,6 +216,12 @@ class CheckpointDetail(AuditAPIView):
 class CheckpointConsistency(AuditAPIView):
     """RFC 6962 consistency proof between checkpoints ``from`` and ``to``."""
 
+    @extend_schema(
+        operation_id="audit_checkpoints_consistency",
+        summary="A consistency proof: checkpoint `to` extends checkpoint `from`",
+        parameters=serializers.CONSISTENCY_PARAMS,
+        responses=serializers.CONSISTENCY_RESPONSES,
+    )
     def get(self, request: Request) -> Response:
         old = _checkpoint(_seq(request.query_params.get("from"), "from"))
         new = _checkpoint(_seq(request.query_params.get("to"), "to"))
@@ -203,6 +233,12 @@ class CheckpointConsistency(AuditAPIView):
 class AuditRecordProof(AuditAPIView):
     """The record's inclusion proof against the newest checkpoint (or ``?checkpoint=``)."""
 
+    @extend_schema(
+        operation_id="audit_record_proof",
+        summary="A record's inclusion proof against a signed checkpoint",
+        parameters=serializers.PROOF_PARAMS,
+        responses=serializers.PROOF_RESPONSES,
+    )
     def get(self, request: Request, record_id: str) -> Response:
         record = _record_for(request, record_id)
         raw = request.query_params.get("checkpoint")

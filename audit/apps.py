@@ -7,12 +7,18 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from audit import (
             admin_audit,
+            events,
             policy_audit,  # noqa: F401  (records RBAC changes and simulations)
             slack,  # noqa: F401  (registers the Slack sink)
             webhook,  # noqa: F401  (registers the webhook sink)
         )
+        from audit.management.commands.audit_purge import PURGE_EVENT
+        from audit.views import EXPORT_EVENT
+        from rbac import signals
 
         admin_audit.install()  # users, groups, tokens, identities: audited in admin
+        # The events audit writes itself, and RBAC's (rbac knows nothing of audit).
+        events.register(EXPORT_EVENT, PURGE_EVENT, *signals.EVENTS)
         _schedule_checkpoints()
 
 

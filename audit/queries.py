@@ -16,13 +16,21 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.fields.json import KT
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
 
 PAGE_SIZE = 50
+# Quick ranges, relative to the moment of the request (a shared link stays "the last hour").
+RANGES = {
+    "1h": ("last hour", timedelta(hours=1)),
+    "24h": ("last 24 h", timedelta(hours=24)),
+    "7d": ("last 7 days", timedelta(days=7)),
+}
+HOURLY_UP_TO = timedelta(days=1)  # a range this short is charted by the hour
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The chart keeps counts of settled records (older than this) between renders and
@@ -74,11 +82,14 @@ class FilterForm(forms.Form):
     )
     cluster = forms.CharField(required=False, max_length=100, label="Cluster id")
     resource = forms.CharField(required=False, max_length=300, label="Resource contains")
-    since = forms.DateTimeField(required=False, label="From (UTC)")
-    until = forms.DateTimeField(required=False, label="To (UTC)")
+    since = forms.DateTimeField(required=False, label="From (UTC, 24-hour)")
+    until = forms.DateTimeField(required=False, label="To (UTC, 24-hour)")
+    range = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((key, label) for key, (label, _) in RANGES.items())]
+    )
     after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
-    FILTER_NAMES = ("user", "type", "event", "action", "outcome", "cluster", "resource")
+    FILTER_NAMES = ("user", "type", "event", "action", "outcome", "cluster", "resource", "range")
 
     def __init__(self, *args, window: Window, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,10 +135,19 @@ def active_filters(form: FilterForm) -> dict[str, str]:
     return out
 
 
-def records_matching(scope: QuerySet, form: FilterForm) -> QuerySet:
-    """``scope`` narrowed to the window and the form's filters, newest first (no cursor)."""
+def time_range(form: FilterForm) -> tuple[datetime, datetime]:
+    """The span the filters cover: ``since``/``until`` and a quick range, clipped to the window."""
     data, window = form.cleaned_data, form.window
     since = max(data.get("since") or window.start, window.start)
+    if data.get("range"):
+        since = max(since, window.now - RANGES[data["range"]][1])
+    return since, min(data.get("until") or window.now, window.now)
+
+
+def records_matching(scope: QuerySet, form: FilterForm) -> QuerySet:
+    """``scope`` narrowed to the window and the form's filters, newest first (no cursor)."""
+    data = form.cleaned_data
+    since = time_range(form)[0]
     qs = scope.filter(ts__gte=since)
     if data.get("until"):
         qs = qs.filter(ts__lte=data["until"])
@@ -183,6 +203,11 @@ class Page:
     next_cursor: str | None
 
 
+def with_error(qs: QuerySet) -> QuerySet:
+    """The list's rows carry the response's error (the one value of the document they show)."""
+    return qs.annotate(error=KT("document__data__response__error"))
+
+
 def page_of(
     qs: QuerySet,
     cursor: tuple[datetime, str] | None,
@@ -214,6 +239,59 @@ class DayActivity:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def label(self) -> str:
+        return self.day.strftime("%b %d")
+
+    @property
+    def key(self) -> str:
+        return self.day.isoformat()
+
+
+@dataclass
+class HourActivity:
+    hour: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+
+    total = DayActivity.total
+
+    @property
+    def label(self) -> str:
+        return self.hour.strftime("%H:00")
+
+    @property
+    def key(self) -> str:
+        return self.hour.strftime("%Y-%m-%d %H:00 UTC")
+
+
+def chart_for(qs: QuerySet, form: FilterForm) -> list[DayActivity] | list[HourActivity]:
+    """By the hour when the filters cover a day or less, else by the day over the window."""
+    since, until = time_range(form)
+    if until - since <= HOURLY_UP_TO:
+        return hourly(qs, since, until)
+    return activity(qs, form.window)
+
+
+def hourly(qs: QuerySet, since: datetime, until: datetime) -> list[HourActivity]:
+    """Per-hour counts by outcome from ``since`` to ``until`` (one GROUP BY; a day at most,
+    so nothing is cached)."""
+    first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hours: dict[datetime, HourActivity] = {}
+    moment = first
+    while moment <= until:
+        hours[moment] = HourActivity(moment)
+        moment += timedelta(hours=1)
+    grouped = (
+        qs.order_by()
+        .annotate(hour=TruncHour("ts", tzinfo=UTC))
+        .values_list("hour", "outcome")
+        .annotate(n=Count("id"))
+    )
+    for hour, outcome, n in grouped:
+        if hour in hours:
+            hours[hour].counts[outcome] = hours[hour].counts.get(outcome, 0) + n
+    return list(hours.values())
 
 
 def activity(qs: QuerySet, window: Window) -> list[DayActivity]:

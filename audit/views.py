@@ -11,17 +11,22 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
-from audit import chain, export, ledger, outbox, queries
+from audit import chain, events, export, ledger, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
@@ -68,7 +73,15 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not can_read_audit_log(request.user):
         return _forbidden(request)
-    return _log_page(request, AUDIT_LOG, AuditRecord.objects.all())
+    return _log_page(request, AUDIT_LOG, AuditRecord.objects.all(), {"logins": logins()})
+
+
+def logins() -> list[str]:
+    """Who may be looked for, for the login field's suggestions: every account's login."""
+    named = get_user_model().objects.annotate(
+        shown=Coalesce(NullIf("flex_profile__login", Value("")), "username")
+    )
+    return list(named.order_by("shown").values_list("shown", flat=True).distinct()[:1000])
 
 
 @require_GET
@@ -99,20 +112,24 @@ def _log_page(
         "form": form,
         "window": window,
         "actions": CATALOGUE,
+        "types": events.TYPES,
+        "events": events.known(),
+        "ranges": [(key, label) for key, (label, _) in queries.RANGES.items()],
         "outcomes": [value for value, _ in AuditRecord.OUTCOMES],
         **(extra or {}),
     }
     if not form.is_valid():
         return render(request, "audit/log.html", context, status=400)
     matching = queries.records_matching(records, form)
-    page = queries.page_of(matching, form.cleaned_data["after"])
+    page = queries.page_of(queries.with_error(matching), form.cleaned_data["after"])
     filters = queries.active_filters(form)
     context.update(
         page=page,
         rows=list_rows(page.rows, reverse(scope.list_url)),
-        chart=queries.activity(matching, window),
+        chart=queries.chart_for(matching, form),
         filters=filters,
         filters_query=urlencode(filters),
+        filters_query_no_range=urlencode({k: v for k, v in filters.items() if k != "range"}),
         paged=form.cleaned_data["after"] is not None,
     )
     return render(request, "audit/log.html", context)
@@ -131,6 +148,7 @@ def list_rows(records: list[AuditRecord], list_url: str) -> list[dict]:
             "resource": record.resource_name,
             "cluster": record.cluster_id,
             "outcome": record.outcome,
+            "error": getattr(record, "error", None) or "",
         }
         for record in records
     ]
@@ -228,8 +246,27 @@ def chain_state(record: AuditRecord) -> str:
     return chain.state_for([record])[record.id]
 
 
+def token_or_session(view: Callable) -> Callable:
+    """A CSV export is often fetched by a script: ``Authorization: Token …`` (the API's tokens)
+    signs the request in, a bad token is a 401; without the header, the session as anywhere."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            found = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed as exc:
+            response = HttpResponse(f"{exc.detail}\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = "Token"
+            return response
+        if found is not None:
+            request.user, request.flex_via = found[0], "api"
+        return login_required(view)(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_GET
-@login_required
+@token_or_session
 def audit_log_export(request: HttpRequest) -> HttpResponse:
     if not can_read_audit_log(request.user):
         return _forbidden(request)
@@ -237,7 +274,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@token_or_session
 def user_log_export(request: HttpRequest) -> HttpResponse:
     return _export(request, USER_LOG, records_for_user(request.user))
 
@@ -265,7 +302,7 @@ def _export(request: HttpRequest, scope: Scope, records: QuerySet) -> HttpRespon
             type="query/request",
             event=EXPORT_EVENT,
             request={"log": scope.key, "filters": queries.active_filters(form), "row-count": count},
-            ctx=ctx_from_request(request, via="ui"),
+            ctx=ctx_from_request(request, via=getattr(request, "flex_via", "ui")),
         )
     except AuditUnavailable as exc:  # no export leaves unrecorded
         context = {"scope": scope, "form": form, "message": exc.message}

@@ -27,6 +27,7 @@ MODULES = [
     "bench.masking",
     "bench.groups",
     "bench.ledger",
+    "bench.browse",
 ]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 

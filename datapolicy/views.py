@@ -26,6 +26,7 @@ from datapolicy.forms import SandboxForm
 from datapolicy.preview import preview
 from datapolicy.recording import preview_recorded
 from lib.parsers import JSONParser
+from lib.schema import error
 from rbac.door import is_admin
 
 FIELDS = ("cluster", "topic", "roles", "key", "value", "headers")
@@ -75,6 +76,27 @@ class PreviewSerializer(serializers.Serializer):
     )
 
 
+class PreviewResultSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True, help_text="the key as this reader would see it")
+    value = serializers.CharField(allow_null=True)
+    headers = serializers.DictField(child=serializers.CharField(allow_null=True))
+    masked = serializers.ListField(
+        child=serializers.DictField(), help_text='each masked field: {"part", "path", "policy"}'
+    )
+    policies = serializers.ListField(
+        child=serializers.DictField(), help_text="the data policies that applied"
+    )
+    unmasked = serializers.BooleanField(help_text="an unmask role showed something clear")
+    audit_record = serializers.UUIDField()
+
+
+PREVIEW_ERRORS = {
+    400: error("the body is not JSON, or a field is wrong", "invalid_body", "topic: required"),
+    401: error("not signed in", "not_authenticated", "sign in or send an API token"),
+    403: error("not an admin", "forbidden", "only admins may preview data policies"),
+}
+
+
 def _error(code: str, detail: str, status: int) -> Response:
     return Response({"error": code, "detail": detail}, status=status)
 
@@ -86,7 +108,11 @@ def _first_error(errors: dict) -> str:
     return f"{field}: {messages[0]}"
 
 
-@extend_schema(request=PreviewSerializer, responses={200: dict, 400: dict, 403: dict})
+@extend_schema(
+    summary="Mask a pasted message as a reader with the given roles would see it (admins)",
+    request=PreviewSerializer,
+    responses={200: PreviewResultSerializer, **PREVIEW_ERRORS},
+)
 @api_view(["POST"])
 @parser_classes([JSONParser])
 @authentication_classes(api_settings.DEFAULT_AUTHENTICATION_CLASSES)

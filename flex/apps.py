@@ -5,4 +5,9 @@ class FlexConfig(AppConfig):
     name = "flex"
 
     def ready(self) -> None:
+        from audit import events
         from flex import checks  # noqa: F401  (registers the system checks)
+        from flex.auth import LOGIN, LOGOUT, REFUSED
+        from flex.middleware import OVERSIZED_EVENT
+
+        events.register(LOGIN, LOGOUT, REFUSED, OVERSIZED_EVENT)

@@ -15,6 +15,8 @@ from audit.gate import AuditUnavailable, record_event, who
 from audit.models import AuditRecord
 from flex import errors
 
+OVERSIZED_EVENT = "mutation/oversized-request"
+
 ADMIN_STAFF_ONLY = "Django admin is open to Flex admins only."
 
 
@@ -107,7 +109,7 @@ def _record_oversized(request: HttpRequest, size: int) -> AuditRecord:
         actor=actor,
         user=user,
         type="mutation/request",
-        event="mutation/oversized-request",
+        event=OVERSIZED_EVENT,
         request={"method": request.method, "path": request.path, "content-length": size},
         ctx=ctx,
         status=AuditRecord.FAILED,

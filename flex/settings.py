@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "social_django",
     "flex",
     "rbac",
@@ -317,6 +318,8 @@ FLEX_TEMPORARY_POLICY_MAX_SECONDS = env_int(
 
 # Topics.
 FLEX_PRODUCE_MAX_BYTES = env_int("FLEX_PRODUCE_MAX_BYTES", 1024 * 1024, minimum=1)
+# Messages one page of the message browser may scan to find its matches (then: partial).
+FLEX_READ_SCAN_MAX = env_int("FLEX_READ_SCAN_MAX", 10_000, minimum=1, maximum=1_000_000)
 # A produce form carries the message (form-encoded, so up to about twice its size): let the
 # topic pages answer "too large" themselves instead of Django refusing the body.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * FLEX_PRODUCE_MAX_BYTES + 65_536)
@@ -337,7 +340,23 @@ REST_FRAMEWORK = {
     # Errors as {"error": code, "detail": message}; nothing unexpected becomes a 500.
     "EXCEPTION_HANDLER": "lib.api.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Flex API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flex API",
+    "DESCRIPTION": (
+        "Kafka topics, the audit log, the RBAC simulator and the data-policy sandbox. "
+        "Authenticate with the session (signed in) or `Authorization: Token <key>` (tokens "
+        'are made in Django admin). Every error is `{"error": code, "detail": message}`; '
+        "an operation's answer also names the `audit_record` it left."
+    ),
+    "VERSION": "1",
+    # /api/docs/ serves Swagger UI from drf-spectacular-sidecar's bundled files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": True},
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema does not describe itself
+}
 
 LOGGING = {
     "version": 1,

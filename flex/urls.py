@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from flex import auth, views
 
@@ -21,6 +21,14 @@ urlpatterns = [
     path("admin/logout/", auth.SignOutView.as_view()),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Swagger UI with its init script served as a file of its own: no inline script or style.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="flex/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     path("", include(auth.social_urls)),
     path("", include("topics.urls")),
     path("", include("rbac.urls")),

@@ -88,12 +88,16 @@ def _refusal(error: OperationError) -> Response:
 
 
 class TemporaryPolicyList(APIView):
-    @extend_schema(responses={200: inline_serializer("TemporaryPolicies", FIELDS, many=True)})
+    @extend_schema(
+        summary="Active temporary policies (admins)",
+        responses={200: inline_serializer("TemporaryPolicies", FIELDS, many=True), 403: ERROR},
+    )
     def get(self, request: Request) -> Response:
         _admin_only(request)
         return Response([policy_json(grant) for grant in temporary.active()])
 
     @extend_schema(
+        summary="Grant a temporary policy, capped in time and by your own rights (recorded)",
         request=GRANT,
         responses={201: inline_serializer("TemporaryPolicy", FIELDS), 400: ERROR, 403: ERROR},
     )
@@ -112,7 +116,11 @@ class TemporaryPolicyList(APIView):
 
 
 class TemporaryPolicyDetail(APIView):
-    @extend_schema(request=None, responses={200: inline_serializer("Revoked", FIELDS), 403: ERROR})
+    @extend_schema(
+        summary="Revoke a temporary policy (admins; recorded)",
+        request=None,
+        responses={200: inline_serializer("Revoked", FIELDS), 403: ERROR, 404: ERROR},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         try:
             _admin_only(request)

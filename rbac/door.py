@@ -26,7 +26,9 @@ PROTECTED_WRITES = frozenset(
     {actions.TOPIC_PRODUCE, actions.TOPIC_EDIT, actions.TOPIC_DELETE, actions.TOPIC_TRUNCATE}
 )
 # Reading it needs an auditor (or admin) role as well as a policy.
-PROTECTED_READS = frozenset({actions.TOPIC_INSPECT, actions.TOPIC_DATA_QUERY})
+PROTECTED_READS = frozenset(
+    {actions.TOPIC_INSPECT, actions.TOPIC_DATA_QUERY, actions.TOPIC_DATA_DOWNLOAD}
+)
 
 
 def authorize(actor: Actor, action: str | None = None, resource: Sequence[str] = ()) -> Decision:

@@ -32,6 +32,8 @@ SIMULATE = "query/simulate-policy"
 GRANT_TEMPORARY = "mutation/grant-temporary-policy"
 REVOKE_TEMPORARY = "mutation/revoke-temporary-policy"
 EXPIRE_TEMPORARY = "mutation/expire-temporary-policy"
+EVENTS = (CREATE, EDIT, DELETE, IMPORT, EDIT_ACCESS, CREATE_PROFILE, EDIT_PROFILE, DELETE_PROFILE)
+EVENTS += (SIMULATE, GRANT_TEMPORARY, REVOKE_TEMPORARY, EXPIRE_TEMPORARY)
 
 
 def send_policy_changed(

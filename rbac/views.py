@@ -176,6 +176,7 @@ DECISION_SCHEMA = inline_serializer(
 
 
 @extend_schema(
+    summary="Simulate a decision: would these roles be allowed this action here? (admins)",
     request=DecideSerializer,
     responses={200: DECISION_SCHEMA, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 403: ERROR_SCHEMA},
 )

@@ -206,6 +206,8 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
         "group": group,
         "backend": "github-enterprise",
         "record_id": record.id,
+        "partition": 0,  # a message of the topic: its page and download only read
+        "offset": 0,
         "approval_id": _staged_request(personas["bob"]),
         "pk": _temporary_policy(alice),
         "seq": 1,  # a checkpoint number

@@ -1,12 +1,16 @@
 from django.apps import AppConfig
 
+CLUSTER_EVENTS = ("mutation/create-cluster", "mutation/edit-cluster", "mutation/delete-cluster")
+
 
 class TopicsConfig(AppConfig):
     name = "topics"
 
     def ready(self) -> None:
-        from audit import crosscheck, staging, transports
+        from audit import crosscheck, events, staging, transports
         from topics import audit_sink, group_operations, operations
+
+        events.register(*operations.OPERATIONS, *CLUSTER_EVENTS)
 
         # The audit topic is a sink behind the Kafka seam; audit names clusters and reads the
         # topic back (audit_verify --topic) through us.

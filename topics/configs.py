@@ -50,6 +50,56 @@ TOPIC_CONFIGS: dict[str, str] = {
     "unclean.leader.election.enable": BOOLEAN,
 }
 
+# Apache Kafka 3.9's defaults of those configs (its ``LogConfig``), shown beside a value
+# the broker itself reports no default for. A broker may be configured otherwise.
+KAFKA_DEFAULTS: dict[str, str] = {
+    "cleanup.policy": "delete",
+    "compression.type": "producer",
+    "compression.gzip.level": "-1",
+    "compression.lz4.level": "9",
+    "compression.zstd.level": "3",
+    "delete.retention.ms": "86400000",
+    "file.delete.delay.ms": "60000",
+    "flush.messages": "9223372036854775807",
+    "flush.ms": "9223372036854775807",
+    "follower.replication.throttled.replicas": "",
+    "index.interval.bytes": "4096",
+    "leader.replication.throttled.replicas": "",
+    "local.retention.bytes": "-2",
+    "local.retention.ms": "-2",
+    "max.compaction.lag.ms": "9223372036854775807",
+    "max.message.bytes": "1048588",
+    "message.downconversion.enable": "true",
+    "message.format.version": "3.0-IV1",
+    "message.timestamp.after.max.ms": "9223372036854775807",
+    "message.timestamp.before.max.ms": "9223372036854775807",
+    "message.timestamp.difference.max.ms": "9223372036854775807",
+    "message.timestamp.type": "CreateTime",
+    "min.cleanable.dirty.ratio": "0.5",
+    "min.compaction.lag.ms": "0",
+    "min.insync.replicas": "1",
+    "preallocate": "false",
+    "remote.log.copy.disable": "false",
+    "remote.log.delete.on.disable": "false",
+    "remote.storage.enable": "false",
+    "retention.bytes": "-1",
+    "retention.ms": "604800000",
+    "segment.bytes": "1073741824",
+    "segment.index.bytes": "10485760",
+    "segment.jitter.ms": "0",
+    "segment.ms": "604800000",
+    "unclean.leader.election.enable": "false",
+}
+# Kafka lists every topic config in a DescribeConfigs answer; one that lacks these lists only
+# what was set on the topic (Tansu does, marking each DEFAULT_CONFIG).
+ALWAYS_LISTED = ("cleanup.policy", "retention.ms", "segment.bytes", "min.insync.replicas")
+
+
+def lists_only_overrides(names: object) -> bool:
+    """Whether a broker's config listing (its names) holds only the configs set on the topic."""
+    return any(key not in names for key in ALWAYS_LISTED)
+
+
 CHOICES: dict[str, frozenset[str]] = {
     "compression.type": frozenset({"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}),
     "message.timestamp.type": frozenset({"CreateTime", "LogAppendTime"}),

@@ -80,8 +80,15 @@ class ProduceForm(forms.Form):
 
 
 class ReadForm(forms.Form):
+    """The message browser's fields; ``MODE_FIELDS`` say which start point uses which."""
+
+    MODE_FIELDS = {"offset": "offset", "timestamp": "timestamp"}
+
     mode = forms.CharField(
-        required=False, initial="latest", widget=forms.Select(choices=READ_MODES)
+        required=False,
+        initial="latest",
+        label="Start",
+        widget=forms.Select(choices=READ_MODES, attrs={"data-mode-select": ""}),
     )
     limit = forms.CharField(
         required=False, initial=50, label="Messages", widget=_number(min=1, max=MAX_READ)
@@ -90,8 +97,25 @@ class ReadForm(forms.Form):
     offset = forms.CharField(required=False, widget=_number(min=0))
     timestamp = forms.CharField(
         required=False,
-        label="From time",
+        label="From time (UTC)",
         help_text="2025-01-31T12:00 (UTC) or milliseconds since 1970",
+    )
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "in key or value", "data-shortcut": "/"}
+        ),
+    )
+    key = forms.CharField(required=False, label="Key is")
+    header = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"placeholder": "name or name=value"})
+    )
+    expr = forms.CharField(
+        required=False,
+        label="Field filter",
+        widget=forms.TextInput(attrs={"placeholder": "value.customer.id == '42'", "size": 30}),
+        help_text="JMESPath; text in single quotes",
     )
 
 

@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.schema import ErrorSerializer
 from topics import group_operations, group_validation, operations, reads
 from topics.api import CLUSTER_PARAMS, ERRORS, _answer, _checked
 from topics.serializers import (
-    ErrorSerializer,
     GroupDetailSerializer,
     GroupListSerializer,
     GroupResetResultSerializer,
@@ -29,6 +29,7 @@ CONFLICT = {409: ErrorSerializer}
 
 class GroupListView(APIView):
     @extend_schema(
+        summary="Consumer groups with their state, members and lag",
         parameters=[
             *CLUSTER_PARAMS,
             OpenApiParameter("q", str, description="part of the group id"),
@@ -52,14 +53,21 @@ class GroupListView(APIView):
 
 
 class GroupDetailView(APIView):
-    @extend_schema(parameters=GROUP_PARAMS, responses={200: GroupDetailSerializer, **ERRORS})
+    @extend_schema(
+        summary="A consumer group: members, committed offsets and lag per partition",
+        parameters=GROUP_PARAMS,
+        responses={200: GroupDetailSerializer, **ERRORS},
+    )
     def get(self, request: Request, cluster: str, group: str) -> Response:
         reads.require_authorized(request.user)
         found = reads.require_cluster(operations.target(cluster))
         return Response(reads.group_json(reads.group(found, group)))
 
     @extend_schema(
-        parameters=GROUP_PARAMS, request=None, responses={204: None, **CONFLICT, **ERRORS}
+        summary="Delete a consumer group (GROUP_DELETE; recorded)",
+        parameters=GROUP_PARAMS,
+        request=None,
+        responses={204: None, **CONFLICT, **ERRORS},
     )
     def delete(self, request: Request, cluster: str, group: str) -> Response:
         checked = group_validation.check_delete({}, group=group)
@@ -75,6 +83,7 @@ class GroupOffsetsView(APIView):
     handles_oversized = True  # its writes read the body through _checked, which refuses it
 
     @extend_schema(
+        summary="Reset a group's offsets, or preview the plan (GROUP_EDIT; recorded)",
         parameters=GROUP_PARAMS,
         request=GroupResetSerializer,
         responses={200: GroupResetResultSerializer, **CONFLICT, **ERRORS},

@@ -11,16 +11,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from topics.checks import Checked, Problems, integer, text
 from topics.kafka import RESET_MODES, ResetSpec
-from topics.validation import (
-    Checked,
-    _integer,
-    _page_text,
-    _Problems,
-    parse_timestamp,
-    text,
-    topic_name_problem,
-)
+from topics.validation import _page_text, parse_timestamp, topic_name_problem
 
 RESET_FIELDS = ("topic", "partitions", "to", "value", "dry_run")
 INT64 = 2**63 - 1  # what Kafka's offsets and timestamps hold
@@ -42,13 +35,13 @@ def group_name_problem(name: str) -> str | None:
     return None
 
 
-def _group(problems: _Problems, name: str) -> None:
+def _group(problems: Problems, name: str) -> None:
     problem = group_name_problem(name)
     if problem:
         problems.add("group", problem)
 
 
-def _partitions(problems: _Problems, value: object, page: bool) -> tuple[int, ...] | None:
+def _partitions(problems: Problems, value: object, page: bool) -> tuple[int, ...] | None:
     """Partition numbers: ``0, 1`` (a page) or a list (the API); none given means all."""
     if value is None or value == "" or value == []:
         return None
@@ -74,7 +67,7 @@ def dry_run_given(data: Mapping) -> bool:
     return data.get("dry_run", True) not in (False, *_FALSE)
 
 
-def _dry_run(problems: _Problems, data: Mapping, page: bool) -> bool:
+def _dry_run(problems: Problems, data: Mapping, page: bool) -> bool:
     value = data.get("dry_run", True)
     if isinstance(value, bool):
         return value
@@ -84,7 +77,7 @@ def _dry_run(problems: _Problems, data: Mapping, page: bool) -> bool:
     return True
 
 
-def _value(problems: _Problems, data: Mapping, to: str, page: bool) -> int | None:
+def _value(problems: Problems, data: Mapping, to: str, page: bool) -> int | None:
     """The offset, time (ms) or shift a mode needs; earliest and latest need none."""
     if to in ("earliest", "latest"):
         return None
@@ -98,11 +91,11 @@ def _value(problems: _Problems, data: Mapping, to: str, page: bool) -> int | Non
             problems.add("value", "give a time as 2025-01-31T12:00 or as milliseconds since 1970")
         return moment
     low = -INT64 if to == "shift" else 0
-    return _integer(problems, data, "value", default=None, low=low, high=INT64)
+    return integer(problems, data, "value", default=None, low=low, high=INT64)
 
 
 def check_reset(data: Mapping, *, group: str, page: bool = False) -> Checked[Reset]:
-    problems = _Problems()
+    problems = Problems()
     if page:
         _page_text(problems, data, RESET_FIELDS)
     _group(problems, group)
@@ -163,7 +156,7 @@ def reset_given(data: Mapping) -> dict:
 
 def check_delete(data: Mapping, *, group: str, page: bool = False) -> Checked[str]:
     """A group id that can be deleted; a page also needs it typed exactly to confirm."""
-    problems = _Problems()
+    problems = Problems()
     _group(problems, group)
     if page and data.get("confirm") != group:
         problems.add("confirm", f"type {group!r} exactly to confirm")

@@ -19,6 +19,7 @@ approved request runs exactly what was asked (``audit.staging``).
 | mutation/produce             | TOPIC_PRODUCE   | mutation/request |
 | mutation/truncate-topic      | TOPIC_TRUNCATE  | mutation/request |
 | query/inspect-topic-data     | TOPIC_INSPECT   | query/request    |
+| query/download-topic-data    | TOPIC_DATA_DOWNLOAD | query/request |
 | mutation/reset-group-offsets | GROUP_EDIT      | mutation/request |
 | query/preview-group-offsets  | GROUP_EDIT      | query/request    |
 | mutation/delete-group        | GROUP_DELETE    | mutation/request |
@@ -43,7 +44,8 @@ from lib.errors import OperationError
 from rbac import actions
 from rbac.roles import actor_for_user
 from topics import kafka, validation
-from topics.masking import MaskedRead, audit_summary, masked_read
+from topics.browse import BrowsePage, BrowseQuery, browse_page
+from topics.masking import audit_summary
 from topics.models import Cluster, primary_cluster
 from topics.validation import (
     Checked,
@@ -67,6 +69,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "mutation/produce": (actions.TOPIC_PRODUCE, MUTATION),
     "mutation/truncate-topic": (actions.TOPIC_TRUNCATE, MUTATION),
     "query/inspect-topic-data": (actions.TOPIC_INSPECT, QUERY),
+    "query/download-topic-data": (actions.TOPIC_DATA_DOWNLOAD, QUERY),
     "mutation/reset-group-offsets": (actions.GROUP_EDIT, MUTATION),
     "query/preview-group-offsets": (actions.GROUP_EDIT, QUERY),
     "mutation/delete-group": (actions.GROUP_DELETE, MUTATION),
@@ -290,26 +293,27 @@ def _message_given(message: NewMessage) -> dict | None:
 def messages_read(
     where: Target,
     name: str,
-    checked: Checked[kafka.ReadQuery],
+    checked: Checked[BrowseQuery],
     data: Mapping,
     *,
     roles: Sequence[str],
+    download: bool = False,
 ) -> Operation:
-    """Read messages, masked by the data policies for a reader holding ``roles``; the record
-    keeps the query as the user wrote it and the data policies that applied."""
+    """Read a page of messages (or download it, ``TOPIC_DATA_DOWNLOAD``), masked by the data
+    policies for a reader holding ``roles``, filtered after masking. The record keeps the
+    query as the user wrote it, what the scan did and the data policies that applied."""
     request = {"topic-name": name, **read_given(data)}
 
-    def run(cluster: Cluster) -> MaskedRead:
-        read = masked_read(
-            kafka.read_messages(cluster, name, checked.value),
-            cluster_id=where.id,
-            topic=name,
-            roles=roles,
+    def run(cluster: Cluster) -> BrowsePage:
+        page = browse_page(cluster, name, checked.value, cluster_id=where.id, roles=roles)
+        request.update(
+            {"scanned": page.scanned, "matched": page.matched, "partial?": page.read.partial}
         )
-        request.update(audit_summary(read))
-        return read
+        request.update(audit_summary(page.read))
+        return page
 
-    return _operation("query/inspect-topic-data", where, name, request, checked, run)
+    event = "query/download-topic-data" if download else "query/inspect-topic-data"
+    return _operation(event, where, name, request, checked, run)
 
 
 def rebuild(stored: dict) -> Operation:

@@ -49,12 +49,16 @@ class ReadSerializer(serializers.Serializer):
     timestamp = serializers.CharField(
         required=False, help_text="ISO 8601 time (UTC unless zoned) or milliseconds since 1970"
     )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="machine-readable code, e.g. topic_exists")
-    detail = serializers.CharField()
-    audit_record = serializers.UUIDField(required=False)
+    q = serializers.CharField(required=False, help_text="in the key or the value, any case")
+    key = serializers.CharField(required=False, help_text="the key, exactly")
+    header = serializers.CharField(required=False, help_text="`name`, or `name=value`")
+    expr = serializers.CharField(
+        required=False,
+        help_text="JMESPath, true for the message: `value.customer.id == '42'`",
+    )
+    cursor = serializers.CharField(
+        required=False, help_text="`next` or `previous` of an earlier page"
+    )
 
 
 class StagedSerializer(serializers.Serializer):
@@ -67,8 +71,13 @@ class TopicSummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     partitions = serializers.IntegerField()
     replication_factor = serializers.IntegerField()
-    messages = serializers.IntegerField(allow_null=True)
+    messages = serializers.IntegerField(allow_null=True, help_text="latest − earliest offsets")
+    size = serializers.IntegerField(
+        allow_null=True, help_text="bytes of the leader replicas; null: the cluster cannot say"
+    )
     internal = serializers.BooleanField()
+    under_replicated = serializers.BooleanField(help_text="a partition lacks in-sync replicas")
+    offline = serializers.BooleanField(help_text="a partition has no leader")
 
 
 class PartitionSerializer(serializers.Serializer):
@@ -83,9 +92,17 @@ class PartitionSerializer(serializers.Serializer):
 class ConfigSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField(
+        help_text="DYNAMIC_TOPIC_CONFIG (set on the topic), DEFAULT_CONFIG, STATIC_BROKER_CONFIG…"
+        ", or KAFKA_DEFAULT: not reported by the broker, Apache Kafka's default shown"
+    )
     sensitive = serializers.BooleanField()
     read_only = serializers.BooleanField()
+    default = serializers.CharField(allow_null=True, help_text="what the topic falls back to")
+    default_source = serializers.CharField(allow_null=True)
+    overridden = serializers.BooleanField(help_text="set on the topic")
+    reported = serializers.BooleanField(help_text="false: the broker did not list this config")
+    note = serializers.CharField(allow_blank=True)
 
 
 class TopicDetailSerializer(serializers.Serializer):
@@ -121,7 +138,15 @@ class MessageSerializer(serializers.Serializer):
 
 class ReadResultSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
-    partial = serializers.BooleanField(help_text="the time or size bound cut the read short")
+    order = serializers.ChoiceField(choices=["newest first", "oldest first"])
+    scanned = serializers.IntegerField(help_text="messages read to find these")
+    matched = serializers.IntegerField()
+    partial = serializers.BooleanField(
+        help_text="the scan budget, the time or the size bound stopped the scan"
+    )
+    next = serializers.CharField(allow_null=True, help_text="cursor of the next page")
+    previous = serializers.CharField(allow_null=True, help_text="cursor of the previous page")
+    data_policies = serializers.ListField(child=serializers.DictField())
     audit_record = serializers.UUIDField()
 
 

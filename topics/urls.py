@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from topics import api, group_api, group_views, views
+from topics import api, browser_views, group_api, group_views, views
 
 TOPIC = "clusters/<str:cluster>/topics/<str:topic>/"
 # The API takes its trailing slash as optional: a client that leaves it off gets an answer,
@@ -18,7 +18,20 @@ urlpatterns = [
     path(TOPIC, views.topic_detail, name="topic-detail"),
     path(TOPIC + "configs/", views.topic_configs, name="topic-configs"),
     path(TOPIC + "produce/", views.topic_produce, name="topic-produce"),
-    path(TOPIC + "messages/", views.topic_messages, name="topic-messages"),
+    path(TOPIC + "messages/", browser_views.topic_messages, name="topic-messages"),
+    path(
+        TOPIC + "messages/download.jsonl", browser_views.messages_download, name="messages-download"
+    ),
+    path(
+        TOPIC + "messages/<int:partition>/<int:offset>/",
+        browser_views.message_detail,
+        name="message-detail",
+    ),
+    path(
+        TOPIC + "messages/<int:partition>/<int:offset>/download.jsonl",
+        browser_views.message_download,
+        name="message-download",
+    ),
     path(TOPIC + "delete/", views.topic_delete, name="topic-delete"),
     path(TOPIC + "truncate/", views.topic_truncate, name="topic-truncate"),
     path("clusters/<str:cluster>/groups/", group_views.group_list, name="group-list"),
@@ -31,6 +44,11 @@ urlpatterns = [
     re_path(API_TOPIC + r"/configs/?$", api.TopicConfigsView.as_view(), name="api-topic-configs"),
     re_path(
         API_TOPIC + r"/messages/?$", api.TopicMessagesView.as_view(), name="api-topic-messages"
+    ),
+    re_path(
+        API_TOPIC + r"/messages/download/?$",
+        api.MessagesDownloadView.as_view(),
+        name="api-messages-download",
     ),
     re_path(
         API_TOPIC + r"/truncate/?$", api.TopicTruncateView.as_view(), name="api-topic-truncate"

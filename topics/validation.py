@@ -11,32 +11,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 
-from lib.errors import InputError, InvalidConfig, InvalidRequest, TooLarge
+from lib.errors import InvalidConfig, TooLarge
+from topics.checks import Checked, Problems, integer, text  # noqa: F401  (Checked: re-exported)
 from topics.configs import config_problem
-from topics.kafka import ReadQuery, message_size
-
-T = TypeVar("T")
+from topics.kafka import message_size
+from topics.read_checks import (  # noqa: F401  (re-exported: pages and the API check here)
+    MAX_READ,
+    READ_MODES,
+    check_read,
+    parse_timestamp,
+    read_given,
+)
 
 TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 MAX_PARTITIONS = 10_000
-MAX_READ = 500
-READ_MODES = [
-    ("latest", "Latest messages"),
-    ("offset", "From a partition and offset"),
-    ("timestamp", "From a time"),
-]
 ENCODINGS = ("utf-8", "base64")
-# The most specific kind of problem names the error.
-_KINDS: tuple[type[InputError], ...] = (TooLarge, InvalidConfig, InvalidRequest)
 
 
 @dataclass(frozen=True)
@@ -45,6 +41,31 @@ class NewTopic:
     partitions: int
     replication_factor: int
     configs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TopicListQuery:
+    """Which topics a list shows: search, internal ones or not, sorted, one page of them."""
+
+    query: str = ""
+    internal: bool = False
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+    def as_params(self, **changes: object) -> dict[str, str]:
+        """This list's query string with ``changes`` (``sort``, ``page``…); defaults left out."""
+        values = {**vars(self), **changes}
+        sort = ("-" if values["descending"] else "") + str(values["sort"])
+        params = {
+            "q": values["query"],
+            "internal": "1" if values["internal"] else "",
+            "sort": "" if sort == "name" else sort,
+            "page": "" if values["page"] == 1 else str(values["page"]),
+            "per_page": "" if values["per_page"] == 50 else str(values["per_page"]),
+        }
+        return {key: value for key, value in params.items() if value}
 
 
 @dataclass(frozen=True)
@@ -61,70 +82,7 @@ class NewMessage:
     partition: int | None
 
 
-@dataclass
-class Checked(Generic[T]):
-    """The outcome of a check: ``value`` when valid, else ``error`` (with ``fields``)."""
-
-    value: T | None
-    error: InputError | None = None
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-
-class _Problems:
-    """Problems gathered per field (``""`` for the input as a whole), each with its kind."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-        self.kinds: set[type[InputError]] = set()
-
-    def add(self, name: str, message: str, kind: type[InputError] = InvalidRequest) -> None:
-        self.fields.setdefault(name, []).append(message)
-        self.kinds.add(kind)
-
-    def result(self, build: Any) -> Checked:
-        if not self.fields:
-            return Checked(build())
-        kind = next(k for k in _KINDS if k in self.kinds)
-        parts = [
-            " ".join(messages) if not name else f"{name}: {' '.join(messages)}"
-            for name, messages in self.fields.items()
-        ]
-        return Checked(None, kind("; ".join(parts)), self.fields)
-
-
-def text(value: object) -> str | None:
-    """A value as the audit record shows what was given: text, or None when absent."""
-    return None if value is None or value == "" else str(value)
-
-
-def _integer(
-    problems: _Problems, data: Mapping, name: str, *, default: int | None, low: int, high=None
-) -> int | None:
-    """A whole number. A field with a default takes it when absent, but an empty or null one
-    is refused; an optional field (no default) may be absent, empty or null."""
-    if name not in data and default is not None:
-        return default
-    value = data.get(name)
-    if value is None or value == "":
-        if default is not None:
-            problems.add(name, "this field is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        problems.add(name, "must be a whole number")
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        problems.add(name, "must be a whole number")
-        return None
-    if number < low:
-        problems.add(name, f"must be at least {low}")
-    elif high is not None and number > high:
-        problems.add(name, f"must be at most {high}")
-    return number
-
-
-def _page_text(problems: _Problems, data: Mapping, fields: tuple[str, ...]) -> None:
+def _page_text(problems: Problems, data: Mapping, fields: tuple[str, ...]) -> None:
     """A page's fields are text; NUL is refused in any of them, as Django's fields do."""
     for name in fields:
         if "\x00" in str(data.get(name) or ""):
@@ -140,7 +98,7 @@ def topic_name_problem(name: str) -> str | None:
     return None
 
 
-def _config_items(problems: _Problems, name: str, value: object, page: bool) -> dict[str, str]:
+def _config_items(problems: Problems, name: str, value: object, page: bool) -> dict[str, str]:
     """``key=value`` lines (a page) or an object of strings (the API), keys checked."""
     items: dict[str, str] = {}
     if page:
@@ -167,7 +125,7 @@ def _config_items(problems: _Problems, name: str, value: object, page: bool) -> 
     return items
 
 
-def _config_keys(problems: _Problems, name: str, value: object, page: bool) -> list[str]:
+def _config_keys(problems: Problems, name: str, value: object, page: bool) -> list[str]:
     """Config names separated by spaces or commas (a page) or a list (the API), checked."""
     if page:
         keys = [key for key in re.split(r"[\s,]+", str(value or "")) if key]
@@ -182,7 +140,7 @@ def _config_keys(problems: _Problems, name: str, value: object, page: bool) -> l
     return keys
 
 
-def _config_problems(problems: _Problems, name: str, items: Mapping[str, str | None]) -> None:
+def _config_problems(problems: Problems, name: str, items: Mapping[str, str | None]) -> None:
     for key, value in items.items():
         problem = config_problem(key, value)
         if problem:
@@ -190,7 +148,7 @@ def _config_problems(problems: _Problems, name: str, items: Mapping[str, str | N
 
 
 def check_create(data: Mapping, *, page: bool = False) -> Checked[NewTopic]:
-    problems = _Problems()
+    problems = Problems()
     if page:
         _page_text(problems, data, ("name", "configs"))
     name = data.get("name")
@@ -202,10 +160,34 @@ def check_create(data: Mapping, *, page: bool = False) -> Checked[NewTopic]:
         problem = topic_name_problem(name)
         if problem:
             problems.add("name", problem)
-    partitions = _integer(problems, data, "partitions", default=1, low=1, high=MAX_PARTITIONS)
-    replication = _integer(problems, data, "replication_factor", default=1, low=1)
+    partitions = integer(problems, data, "partitions", default=1, low=1, high=MAX_PARTITIONS)
+    replication = integer(problems, data, "replication_factor", default=1, low=1)
     configs = _config_items(problems, "configs", data.get("configs"), page)
     return problems.result(lambda: NewTopic(name, partitions, replication, configs))
+
+
+TOPIC_SORTS = ("name", "partitions", "messages", "size")
+MAX_PER_PAGE = 500
+
+
+def check_topic_list(data: Mapping) -> Checked[TopicListQuery]:
+    """``q``, ``internal``, ``sort`` (a column; ``-column`` descending), ``page``, ``per_page``."""
+    problems = Problems()
+    query = str(data.get("q") or "").strip()
+    if "\x00" in query:
+        problems.add("q", "null characters are not allowed")
+    sort = str(data.get("sort") or "name")
+    descending = sort.startswith("-")
+    if sort.lstrip("-") not in TOPIC_SORTS:
+        problems.add(
+            "sort", f"must be one of {', '.join(TOPIC_SORTS)} (a leading - for descending)"
+        )
+    page = integer(problems, data, "page", default=1, low=1, high=1_000_000)
+    per_page = integer(problems, data, "per_page", default=50, low=1, high=MAX_PER_PAGE)
+    internal = str(data.get("internal", "")).lower() in ("1", "true")
+    return problems.result(
+        lambda: TopicListQuery(query, internal, sort.lstrip("-"), descending, page, per_page)
+    )
 
 
 def create_given(data: Mapping) -> dict:
@@ -215,12 +197,12 @@ def create_given(data: Mapping) -> dict:
         "topic-name": text(data.get("name")) or "",
         "replication-factor": text(data.get("replication_factor")),
         "partitions": text(data.get("partitions")),
-        "config-items": _config_items(_Problems(), "", configs, isinstance(configs, str)),
+        "config-items": _config_items(Problems(), "", configs, isinstance(configs, str)),
     }
 
 
 def check_config_change(data: Mapping, *, page: bool = False) -> Checked[ConfigChange]:
-    problems = _Problems()
+    problems = Problems()
     if page:
         _page_text(problems, data, ("set", "reset"))
     set_items = _config_items(problems, "set", data.get("set"), page)
@@ -238,12 +220,12 @@ def config_change_given(data: Mapping) -> ConfigChange:
     """What a refused change named, for the record."""
     items, keys = data.get("set"), data.get("reset")
     return ConfigChange(
-        _config_items(_Problems(), "", items, isinstance(items, str)),
-        _config_keys(_Problems(), "", keys, isinstance(keys, str)),
+        _config_items(Problems(), "", items, isinstance(items, str)),
+        _config_keys(Problems(), "", keys, isinstance(keys, str)),
     )
 
 
-def _headers(problems: _Problems, value: object, page: bool) -> list[tuple[str, bytes | None]]:
+def _headers(problems: Problems, value: object, page: bool) -> list[tuple[str, bytes | None]]:
     """``name: value`` lines (a page) or an object of strings (the API), as UTF-8 headers."""
     headers: list[tuple[str, bytes | None]] = []
     if page:
@@ -268,7 +250,7 @@ def _headers(problems: _Problems, value: object, page: bool) -> list[tuple[str, 
     return headers
 
 
-def _utf8(problems: _Problems, name: str, value: str, *, nul: bool = False) -> bytes | None:
+def _utf8(problems: Problems, name: str, value: str, *, nul: bool = False) -> bytes | None:
     """Text as UTF-8. NUL is refused (as Django's fields refuse it: binary goes as base64)
     unless ``nul``; lone surrogates cannot be encoded at all."""
     if "\x00" in value and not nul:
@@ -281,7 +263,7 @@ def _utf8(problems: _Problems, name: str, value: str, *, nul: bool = False) -> b
         return None
 
 
-def _bytes(problems: _Problems, data: Mapping, name: str, encoding: str) -> bytes | None:
+def _bytes(problems: Problems, data: Mapping, name: str, encoding: str) -> bytes | None:
     value = data.get(name)
     if value is None:
         return None
@@ -299,7 +281,7 @@ def _bytes(problems: _Problems, data: Mapping, name: str, encoding: str) -> byte
 
 def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
     """A message to produce; a page sends an empty key field for no key, and text only."""
-    problems = _Problems()
+    problems = Problems()
     if page:
         _page_text(problems, data, ("key", "value", "headers", "partition"))
     encoding = data.get("encoding", "utf-8")
@@ -311,7 +293,7 @@ def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
         key = None
     value = _bytes(problems, data, "value", encoding)
     headers = _headers(problems, data.get("headers"), page)
-    partition = _integer(problems, data, "partition", default=None, low=0)
+    partition = integer(problems, data, "partition", default=None, low=0)
     if not problems.fields:
         size, limit = message_size(key, value, headers), settings.FLEX_PRODUCE_MAX_BYTES
         if size > limit:
@@ -321,10 +303,56 @@ def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
     return problems.result(lambda: NewMessage(key, value, headers, partition))
 
 
+TEMPLATE_MAX_CHARS = 8192
+TEMPLATE_KEYS = ("key", "value", "headers", "partition")
+
+
+def check_template(given: str) -> Checked[dict[str, str]]:
+    """A JSON template of a message — ``{"key", "value", "headers": {name: value},
+    "partition"}``, a value that is not a string written as JSON — as the produce form's
+    fields. The form is only filled: what is produced is checked when it is sent."""
+    problems = Problems()
+    template = None
+    if len(given) > TEMPLATE_MAX_CHARS:
+        problems.add("template", f"at most {TEMPLATE_MAX_CHARS} characters")
+    else:
+        try:
+            template = json.loads(given)
+        except ValueError as exc:
+            problems.add("template", f"not valid JSON: {exc}")
+    if template is not None and not isinstance(template, dict):
+        problems.add("template", "must be a JSON object")
+    elif template is not None:
+        unknown = sorted(set(template) - set(TEMPLATE_KEYS))
+        if unknown:
+            problems.add(
+                "template", f"unknown fields {', '.join(unknown)}; use {', '.join(TEMPLATE_KEYS)}"
+            )
+        headers = template.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            problems.add("template", "headers must be an object of names to strings")
+    return problems.result(lambda: _template_fields(template))
+
+
+def _template_fields(template: dict) -> dict[str, str]:
+    def shown(value: object) -> str:
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+    headers = template.get("headers") or {}
+    return {
+        "key": shown(template.get("key")),
+        "value": shown(template.get("value")),
+        "headers": "\n".join(f"{name}: {value}" for name, value in headers.items()),
+        "partition": shown(template.get("partition")),
+    }
+
+
 def message_given(data: Mapping) -> NewMessage:
     """What a refused message carried, for the record (as size and hash, never the bytes)."""
     given = data.get("headers")
-    headers = _headers(_Problems(), given, page=isinstance(given, str))
+    headers = _headers(Problems(), given, page=isinstance(given, str))
     return NewMessage(_given_bytes(data.get("key")), _given_bytes(data.get("value")), headers, None)
 
 
@@ -334,60 +362,9 @@ def _given_bytes(value: object) -> bytes | None:
     return str(value).encode("utf-8", "surrogatepass")
 
 
-def parse_timestamp(value: str) -> int | None:
-    """Milliseconds since the epoch, or an ISO 8601 time (UTC unless it names a zone)."""
-    value = value.strip()
-    if re.fullmatch(r"\d{1,15}", value):
-        return int(value)
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def check_read(data: Mapping) -> Checked[ReadQuery]:
-    problems = _Problems()
-    mode = data.get("mode") or "latest"
-    if mode not in {m for m, _ in READ_MODES}:
-        problems.add("mode", f"must be one of {', '.join(m for m, _ in READ_MODES)}")
-    limit = _integer(problems, data, "limit", default=50, low=1, high=MAX_READ)
-    partition = _integer(problems, data, "partition", default=None, low=0)
-    offset = _integer(problems, data, "offset", default=None, low=0)
-    timestamp = None
-    given_time = data.get("timestamp")
-    if isinstance(given_time, str | int) and str(given_time).strip():
-        timestamp = parse_timestamp(str(given_time))
-        if timestamp is None:
-            problems.add(
-                "timestamp", "give a time as 2025-01-31T12:00 or as milliseconds since 1970"
-            )
-    if not problems.fields:
-        if mode == "offset" and (partition is None or offset is None):
-            problems.add("", "reading from an offset needs a partition and an offset")
-        if mode == "timestamp" and timestamp is None:
-            problems.add("", "reading from a time needs the time")
-    return problems.result(
-        lambda: ReadQuery(
-            mode=mode, limit=limit, partition=partition, offset=offset, timestamp_ms=timestamp
-        )
-    )
-
-
-READ_FIELDS = ("mode", "limit", "partition", "offset", "timestamp")
-
-
-def read_given(data: Mapping) -> dict:
-    return {key: text(data.get(key)) for key in READ_FIELDS}
-
-
 def check_confirm(data: Mapping, topic: str) -> Checked[str]:
     """A destructive action needs the topic's name typed exactly."""
-    problems = _Problems()
+    problems = Problems()
     if data.get("confirm") != topic:
         problems.add("confirm", f"type {topic!r} exactly to confirm")
     return problems.result(lambda: topic)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,18 +23,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.gate import Outcome
 from audit.models import AuditRecord
 from lib.errors import OperationError, TooLarge
-from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.forms import (
     ConfigEditForm,
     ConfirmNameForm,
     ProduceForm,
-    ReadForm,
     TopicCreateForm,
     bound,
 )
 from topics.models import Cluster
 from topics.operations import Target
+from topics.validation import TOPIC_SORTS, TopicListQuery
 
 
 def authorized(view: Callable) -> Callable:
@@ -127,21 +127,51 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
     where = _known(cluster)
     if cluster != where.id:
         return redirect("topic-list", cluster=where.id)
-    query = request.GET.get("q", "").strip()
-    internal = request.GET.get("internal") == "1"
+    checked = validation.check_topic_list(request.GET)
+    listing = checked.value or TopicListQuery()
     context = {
         "cluster": where.cluster,
-        "q": query,
-        "internal": internal,
+        "listing": listing,
+        "per_page_choices": (25, 50, 100, 200, 500),
         "can_create": reads.may_create(request.user, where),
     }
+    if checked.error is not None:
+        return _page(request, "topic_list.html", {**context, "error": checked.error.message}, 400)
     try:
-        context["topics"], context["hidden"] = reads.topics(
-            where.cluster, query=query, internal=internal
-        )
+        found = reads.topic_page(where.cluster, listing)
     except OperationError as exc:
         return _page(request, "topic_list.html", {**context, "error": exc.message}, exc.status)
+    links = _list_links(listing, found.pages)
+    columns = [(column, label, links["sort"][column]) for column, label in COLUMNS]
+    context.update(found=found, links=links, columns=columns)
     return _page(request, "topic_list.html", context)
+
+
+COLUMNS = (
+    ("name", "Name"),
+    ("partitions", "Partitions"),
+    ("messages", "Messages (estimate)"),
+    ("size", "Size"),
+)
+
+
+def _list_links(listing: TopicListQuery, pages: int) -> dict:
+    """Query strings of the list's column headers (click again: the other order) and pages."""
+
+    def link(**changes: object) -> str:
+        return "?" + urlencode(listing.as_params(**changes))
+
+    sorts = {
+        column: link(
+            sort=column, descending=listing.sort == column and not listing.descending, page=1
+        )
+        for column in TOPIC_SORTS
+    }
+    return {
+        "sort": sorts,
+        "previous": link(page=listing.page - 1) if listing.page > 1 else None,
+        "next": link(page=listing.page + 1) if listing.page < pages else None,
+    }
 
 
 @handles_oversized
@@ -180,7 +210,9 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
         detail = reads.topic(where.cluster, topic)
     except OperationError as exc:
         return _page(request, "topic_detail.html", {**context, "error": exc.message}, exc.status)
-    context.update(detail=detail, configs=[reads.config_row(c) for c in detail.configs])
+    configs = [reads.config_row(c) for c in reads.with_defaults(detail.configs)]
+    noted = any(c["note"] or not c["reported"] for c in configs)
+    context.update(detail=detail, configs=configs, configs_noted=noted)
     try:
         context["groups"] = reads.topic_groups(where.cluster, topic)
     except OperationError as exc:
@@ -237,7 +269,7 @@ def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     context = _topic_context(request, where, topic, "produce")
     context["max_bytes"] = settings.FLEX_PRODUCE_MAX_BYTES
     if request.method == "GET":
-        return _page(request, "topic_produce.html", {**context, "form": ProduceForm()})
+        return _produce_form(request, context)
     data, too_big = _post(request)
     checked = operations.refused(too_big) if too_big else validation.check_message(data, page=True)
     outcome = operations.run_request(
@@ -245,35 +277,28 @@ def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     )
     if _staged(outcome):
         return _sent_for_approval(outcome, request, "topic-produce", cluster=where.id, topic=topic)
-    if outcome.ok:
-        where_to = outcome.result
-        messages.success(
-            request,
-            f"Produced to partition {where_to['partition']} at offset {where_to['offset']}.",
-        )
-        return redirect("topic-produce", cluster=where.id, topic=topic)
+    # The form keeps what was sent, to send again or change a field; "Clear" empties it.
     context.update(form=bound(ProduceForm(data), checked), outcome=outcome)
+    if outcome.ok:
+        written = outcome.result
+        messages.success(
+            request, f"Produced to partition {written['partition']} at offset {written['offset']}."
+        )
+        context["written"] = written
     return _page(request, "topic_produce.html", context, outcome.http_status)
 
 
-@require_GET
-@authorized
-def topic_messages(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    """The read form; submitted (``mode`` given), the read runs through the gate."""
-    where = operations.target(cluster)
-    context = _topic_context(request, where, topic, "messages")
-    if "mode" not in request.GET:
-        return _page(request, "topic_messages.html", {**context, "form": ReadForm()})
-    checked = validation.check_read(request.GET)
-    roles = roles_for_user(request.user)
-    operation = operations.messages_read(where, topic, checked, request.GET, roles=roles)
-    outcome = operations.run_request(request, operation, via="ui")
-    context.update(form=bound(ReadForm(request.GET), checked), outcome=outcome)
-    if outcome.ok:
-        shown = reads.messages_json(outcome.result)
-        context.update(messages_read=shown["messages"], partial=shown["partial"])
-        context["data_policies"] = shown["data_policies"]
-    return _page(request, "topic_messages.html", context, outcome.http_status)
+def _produce_form(request: HttpRequest, context: dict) -> HttpResponse:
+    """The empty form, or filled from a JSON template (``?template=``): nothing is sent."""
+    if "template" not in request.GET:
+        return _page(request, "topic_produce.html", {**context, "form": ProduceForm()})
+    checked = validation.check_template(request.GET["template"])
+    form = ProduceForm(initial=checked.value or {})
+    context.update(form=form, template=request.GET["template"])
+    if checked.error is not None:
+        context["template_error"] = checked.error.message
+        return _page(request, "topic_produce.html", context, 400)
+    return _page(request, "topic_produce.html", context)
 
 
 def _confirm_page(

@@ -177,7 +177,7 @@ def find_record(tab: Browser, *, user: str, event: str, expected: tuple[str, str
     """Filter the Audit log to one user's event, expect one row, open it."""
     page = tab.page
     page.get_by_label("User (login)").fill(user)
-    page.get_by_label("Event").fill(event)
+    page.get_by_label("Event").select_option(event)
     page.get_by_role("button", name="Filter").click()
     rows = [(r["User"], r["Event"], r["Resource"], r["Outcome"]) for r in log_rows(page)]
     assert rows == [(user, event, *expected)]

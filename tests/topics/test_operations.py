@@ -75,6 +75,7 @@ def test_every_operation_is_declared_once_with_its_action_and_type():
         "mutation/produce": ("TOPIC_PRODUCE", "mutation/request"),
         "mutation/truncate-topic": ("TOPIC_TRUNCATE", "mutation/request"),
         "query/inspect-topic-data": ("TOPIC_INSPECT", "query/request"),
+        "query/download-topic-data": ("TOPIC_DATA_DOWNLOAD", "query/request"),
         "mutation/reset-group-offsets": ("GROUP_EDIT", "mutation/request"),
         "query/preview-group-offsets": ("GROUP_EDIT", "query/request"),
         "mutation/delete-group": ("GROUP_DELETE", "mutation/request"),
@@ -311,7 +312,7 @@ def test_reading_is_a_query_record(cluster, personas, allow, make_topic):
     kafka_client.produce(cluster, name, key=None, value=b"hello", headers=[])
     op = _read(cluster.key, name, mode="latest", limit="5")
     outcome = operations.run(personas["bob"], op, CTX)
-    assert [m.message.value for m in outcome.result.messages] == [b"hello"]
+    assert [m.message.value for m in outcome.result.read.messages] == [b"hello"]
     record = last_record()
     assert (record.type, record.event, record.action) == (
         "query/request",

@@ -34,7 +34,7 @@ def test_the_topic_list_shows_partitions_replication_and_message_estimates(
         kafka_client.produce(cluster, name, key=None, value=value, headers=[])
     response = client.get(url("topic-list"), {"q": name})
     assert response.status_code == 200
-    [row] = response.context["topics"]
+    [row] = response.context["found"].rows
     assert (row.name, row.partitions, row.replication_factor, row.messages) == (name, 2, 1, 3)
     assert url("topic-detail", topic=name).encode() in response.content
 
@@ -42,7 +42,7 @@ def test_the_topic_list_shows_partitions_replication_and_message_estimates(
 def test_the_search_matches_part_of_the_name_in_any_case(client, bob, cluster, make_topic):
     wanted = make_topic(name=f"Orders-{time.time_ns()}")
     other = make_topic()
-    names = [t.name for t in client.get(url("topic-list"), {"q": "orders-"}).context["topics"]]
+    names = [t.name for t in client.get(url("topic-list"), {"q": "orders-"}).context["found"].rows]
     assert wanted in names
     assert other not in names
 
@@ -50,10 +50,10 @@ def test_the_search_matches_part_of_the_name_in_any_case(client, bob, cluster, m
 def test_internal_topics_are_hidden_unless_asked_for(client, bob, cluster, make_topic):
     internal = make_topic(name=f"__internal-{time.time_ns()}")
     hidden = client.get(url("topic-list"))
-    assert internal not in [t.name for t in hidden.context["topics"]]
-    assert hidden.context["hidden"] >= 1
+    assert internal not in [t.name for t in hidden.context["found"].rows]
+    assert hidden.context["found"].hidden >= 1
     shown = client.get(url("topic-list"), {"internal": "1"})
-    assert internal in [t.name for t in shown.context["topics"]]
+    assert internal in [t.name for t in shown.context["found"].rows]
 
 
 def test_a_cluster_named_by_its_name_redirects_to_its_id(client, bob, cluster):
@@ -94,7 +94,7 @@ def test_the_detail_shows_partitions_offsets_and_masks_secret_configs(
         (1, broker, [broker], [broker]),
     ]
     assert [(p.earliest, p.latest) for p in partitions] == [(0, 0), (0, 1)]
-    configs = {c["name"]: c["value"] for c in response.context["configs"]}
+    configs = {c["name"]: c["value"] for c in response.context["configs"] if c["reported"]}
     assert configs == {"retention.ms": "1000", "ssl.key.password": "[hidden]"}
     assert b"hunter2" not in response.content
 
@@ -234,18 +234,19 @@ def test_produced_messages_read_back_as_json_text_and_hex(client, bob, cluster, 
             url("topic-produce", topic=name),
             {"key": "k1", "value": value, "headers": "trace: t-1", "partition": "0"},
         )
-        assert response.status_code == 302
+        assert response.status_code == 200
+        assert response.context["written"]["partition"] == 0
     kafka_client.produce(cluster, name, key=None, value=b"\x00\xff\x10", headers=[])
     response = client.get(url("topic-messages", topic=name), {"mode": "latest", "limit": "10"})
     assert response.status_code == 200
     shown = [(m["value"]["format"], m["value"]["text"]) for m in response.context["messages_read"]]
-    assert shown == [
-        ("json", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
-        ("text", "plain text"),
-        ("text", "<script>alert(1)</script>"),
+    assert shown == [  # the latest: newest first
         ("hex", "00 ff 10"),
+        ("text", "<script>alert(1)</script>"),
+        ("text", "plain text"),
+        ("json", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
     ]
-    first = response.context["messages_read"][0]
+    first = response.context["messages_read"][-1]
     assert first["key"]["text"] == "k1"
     assert first["headers"] == [
         {"name": "trace", "value": {"format": "text", "text": "t-1", "size": 3, "truncated": False}}
@@ -342,6 +343,7 @@ def test_controls_for_actions_not_allowed_are_disabled(client, bob, cluster, all
     page = client.get(url("topic-detail", topic=name))
     assert page.context["can"] == {
         "inspect": True,
+        "download": False,
         "produce": False,
         "edit": False,
         "delete": False,

@@ -45,13 +45,16 @@ from topics.kafka.groups import (
 )
 from topics.kafka.messages import (
     Message,
+    MessageSource,
     ReadQuery,
     ReadResult,
     message_size,
+    message_source,
     produce,
     read_messages,
 )
 from topics.kafka.topic_admin import (
+    KAFKA_DEFAULT,
     ConfigEntry,
     PartitionInfo,
     TopicDetail,
@@ -69,6 +72,7 @@ from topics.kafka.topic_admin import (
 
 __all__ = [
     "AUDIT_CLIENT_ID",
+    "KAFKA_DEFAULT",
     "RESET_MODES",
     "Group",
     "GroupActive",
@@ -86,6 +90,7 @@ __all__ = [
     "ConfigEntry",
     "KafkaError",
     "Message",
+    "MessageSource",
     "NotSupported",
     "PartitionInfo",
     "ReadQuery",
@@ -110,6 +115,7 @@ __all__ = [
     "is_internal",
     "list_topics",
     "message_size",
+    "message_source",
     "produce",
     "read_audit_topic",
     "read_messages",

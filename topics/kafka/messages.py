@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +143,8 @@ def read_messages(cluster: Cluster, name: str, query: ReadQuery) -> ReadResult:
         ranges = _read_ranges(client, name, query)
     if ranges:
         _check_consumable(name)
-    messages, partial = _consume(cluster, ranges) if ranges else ([], False)
+    messages, pending = _consume(cluster, ranges) if ranges else ([], set())
+    partial = bool(pending)
     if query.mode == "timestamp":
         messages = [m for m in messages if m.timestamp >= (query.timestamp_ms or 0)]
     messages.sort(key=lambda m: (m.timestamp, m.partition, m.offset))
@@ -160,27 +163,106 @@ def _check_consumable(name: str) -> None:
 
 def _consume(
     cluster: Cluster, ranges: dict[TopicPartition, tuple[int, int]]
-) -> tuple[list[Message], bool]:
+) -> tuple[list[Message], set[TopicPartition]]:
     deadline = time.monotonic() + settings.KAFKA_TIMEOUT_MS / 1000
     with _client_errors(cluster):
-        consumer = KafkaConsumer(
-            **client_options(cluster),
-            group_id=None,
-            enable_auto_commit=False,
-            allow_auto_create_topics=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=100,
-        )
+        consumer = _consumer(cluster)
         try:
             return _poll_ranges(consumer, ranges, deadline)
         finally:
             consumer.close(autocommit=False, timeout_ms=1000)
 
 
+def _consumer(cluster: Cluster) -> KafkaConsumer:
+    return KafkaConsumer(
+        **client_options(cluster),
+        group_id=None,
+        enable_auto_commit=False,
+        allow_auto_create_topics=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+
+
+class MessageSource:
+    """Offsets of a topic's partitions and chunks of their messages, for the message
+    browser (``topics/browse.py``): one consumer, no group, bounded by ``deadline``."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        consumer: KafkaConsumer,
+        name: str,
+        bounds: dict[int, tuple[int, int]],
+        starts: dict[int, int],
+    ) -> None:
+        self.cluster = cluster
+        self._consumer = consumer
+        self.name = name
+        self.bounds = bounds  # partition -> (earliest, latest)
+        self.starts = starts  # partition -> first offset at or after the timestamp asked for
+        self.deadline = time.monotonic() + settings.KAFKA_TIMEOUT_MS / 1000
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def fetch(self, ranges: dict[int, tuple[int, int]]) -> dict[int, list[Message] | None]:
+        """The messages of each partition's [start, end), by offset; None for a partition
+        the time or size bound cut short (its messages are not all there)."""
+        tps = {TopicPartition(self.name, p): span for p, span in ranges.items()}
+        with _client_errors(self.cluster):
+            messages, pending = _poll_ranges(self._consumer, tps, self.deadline)
+        found: dict[int, list[Message] | None] = {p: [] for p in ranges}
+        for message in messages:
+            found[message.partition].append(message)
+        for tp in pending:
+            found[tp.partition] = None
+        return {p: None if got is None else sorted(got, key=_by_offset) for p, got in found.items()}
+
+
+def _by_offset(message: Message) -> int:
+    return message.offset
+
+
+@contextmanager
+def message_source(
+    cluster: Cluster, name: str, *, partition: int | None = None, timestamp_ms: int | None = None
+) -> Iterator[MessageSource]:
+    """A source over the topic's partitions (or the one named); with ``timestamp_ms``, each
+    partition's first offset at or after it in ``starts``."""
+    with admin(cluster) as client:
+        topic = _describe_one(client, name)
+        tps = _tp_of(name, topic["partitions"])
+        if partition is not None:
+            tps = [tp for tp in tps if tp.partition == partition]
+            if not tps:
+                raise InvalidRequest(f"partition {partition} does not exist in {name!r}")
+        bounds = {tp.partition: span for tp, span in _offsets(client, tps).items()}
+        starts = {}
+        if timestamp_ms is not None:
+            found = client.list_partition_offsets({tp: int(timestamp_ms) for tp in tps})
+            # No record at or after the time: Kafka answers -1, Tansu 0 with timestamp -1.
+            starts = {
+                tp.partition: found[tp].offset
+                if found[tp].offset >= 0 and found[tp].timestamp >= 0
+                else bounds[tp.partition][1]
+                for tp in tps
+            }
+    _check_consumable(name)
+    with _client_errors(cluster):
+        consumer = _consumer(cluster)
+    try:
+        yield MessageSource(cluster, consumer, name, bounds, starts)
+    finally:
+        consumer.close(autocommit=False, timeout_ms=1000)
+
+
 def _poll_ranges(
     consumer: KafkaConsumer, ranges: dict[TopicPartition, tuple[int, int]], deadline: float
-) -> tuple[list[Message], bool]:
+) -> tuple[list[Message], set[TopicPartition]]:
     consumer.assign(list(ranges))
+    consumer.resume(*ranges)  # a source fetches again from partitions an earlier poll paused
     for tp, (start, _end) in ranges.items():
         consumer.seek(tp, start)
     pending = set(ranges)
@@ -191,16 +273,16 @@ def _poll_ranges(
         if left_ms <= 0:
             break
         for tp, records in consumer.poll(timeout_ms=min(left_ms, 500)).items():
-            end = ranges[tp][1]
+            start, end = ranges[tp]
             for record in records:
-                if record.offset < end:
+                if start <= record.offset < end:
                     messages.append(_message(record))
                     size += messages[-1].size
         for tp in list(pending):
             if consumer.position(tp, timeout_ms=100) >= ranges[tp][1]:
                 pending.discard(tp)
                 consumer.pause(tp)
-    return messages, bool(pending)
+    return messages, pending
 
 
 def _message(record: Any) -> Message:

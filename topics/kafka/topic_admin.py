@@ -15,6 +15,7 @@ from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, Offse
 from kafka.structs import TopicPartition
 
 from lib.errors import InvalidConfig, InvalidRequest
+from topics.configs import KAFKA_DEFAULTS, lists_only_overrides
 from topics.kafka.client import (
     _CONNECTION_ERRORS,
     ClusterUnavailable,
@@ -43,6 +44,9 @@ class TopicSummary:
     replication_factor: int
     messages: int | None  # sum of latest - earliest offsets; None when offsets were unavailable
     internal: bool
+    size: int | None = None  # bytes of the leader replicas (DescribeLogDirs); None: not reported
+    under_replicated: bool = False  # some partition has fewer in-sync replicas than replicas
+    offline: bool = False  # some partition has no leader
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class PartitionInfo:
     latest: int | None
 
 
+DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG = "DYNAMIC_TOPIC_CONFIG", "DEFAULT_CONFIG"
+KAFKA_DEFAULT = "KAFKA_DEFAULT"  # not the broker's word: Apache Kafka's documented default
+
+
 @dataclass(frozen=True)
 class ConfigEntry:
     name: str
@@ -62,6 +70,14 @@ class ConfigEntry:
     source: str
     sensitive: bool
     read_only: bool
+    default: str | None = None  # what the topic would have without its own value
+    default_source: str | None = None  # where that default comes from
+    reported: bool = True  # False: the broker did not list it; the value is Kafka's default
+    note: str = ""  # why the source shown is not the one the broker reported
+
+    @property
+    def overridden(self) -> bool:
+        return self.source == DYNAMIC_TOPIC_CONFIG
 
 
 @dataclass(frozen=True)
@@ -128,45 +144,100 @@ def _offsets_if_known(
 
 
 def list_topics(cluster: Cluster) -> list[TopicSummary]:
-    """Every topic with its partition count, replication factor and message estimate, by name."""
+    """Every topic with its partition count, replication factor, message estimate, size (where
+    the cluster reports it) and partition health, by name."""
     with admin(cluster) as client:
         topics = [t for t in client.describe_topics() if not t.get("error_code")]
         tps = [tp for t in topics for tp in _tp_of(t["name"], t["partitions"])]
         offsets = _offsets_if_known(client, tps)
-    rows = []
-    for topic in topics:
-        counts = [offsets.get(tp) for tp in _tp_of(topic["name"], topic["partitions"])]
-        known = all(counts)
-        rows.append(
-            TopicSummary(
-                name=topic["name"],
-                partitions=len(topic["partitions"]),
-                replication_factor=max(
-                    (len(p["replica_nodes"]) for p in topic["partitions"]), default=0
-                ),
-                messages=sum(latest - earliest for earliest, latest in counts) if known else None,
-                internal=is_internal(topic["name"], topic.get("is_internal", False)),
-            )
-        )
-    return sorted(rows, key=lambda row: row.name)
+        sizes = _leader_sizes(client, topics)
+    return sorted((_summary(t, offsets, sizes) for t in topics), key=lambda row: row.name)
+
+
+def _summary(topic: dict, offsets: dict, sizes: dict[str, int] | None) -> TopicSummary:
+    partitions = topic["partitions"]
+    counts = [offsets.get(tp) for tp in _tp_of(topic["name"], partitions)]
+    return TopicSummary(
+        name=topic["name"],
+        partitions=len(partitions),
+        replication_factor=max((len(p["replica_nodes"]) for p in partitions), default=0),
+        messages=sum(latest - earliest for earliest, latest in counts) if all(counts) else None,
+        internal=is_internal(topic["name"], topic.get("is_internal", False)),
+        size=None if sizes is None else sizes.get(topic["name"], 0),
+        under_replicated=any(len(p["isr_nodes"]) < len(p["replica_nodes"]) for p in partitions),
+        offline=any(p["leader_id"] < 0 for p in partitions),
+    )
+
+
+DESCRIBE_LOG_DIRS = "DescribeLogDirs"
+
+
+def _leader_sizes(client: KafkaAdminClient, topics: list[dict]) -> dict[str, int] | None:
+    """Bytes on disk of each topic's leader replicas; None when the cluster cannot say
+    (Tansu has no DescribeLogDirs) or a broker does not answer."""
+    if not topics or not _advertises(client, DESCRIBE_LOG_DIRS):
+        return None
+    leaders = {
+        (t["name"], p["partition_index"]): p["leader_id"] for t in topics for p in t["partitions"]
+    }
+    try:
+        answers = client.describe_log_dirs()
+    except _CONNECTION_ERRORS:
+        raise
+    except kerrors.KafkaError:
+        log.info("log dir sizes unavailable", exc_info=True)
+        return None
+    sizes: dict[str, int] = {}
+    for answer in answers:
+        for log_dir in answer["log_dirs"]:
+            for topic in log_dir["topics"]:
+                for part in topic["partitions"]:
+                    if leaders.get((topic["name"], part["partition_index"])) == answer["broker"]:
+                        sizes[topic["name"]] = sizes.get(topic["name"], 0) + part["partition_size"]
+    return sizes
 
 
 def _config_entries(client: KafkaAdminClient, name: str) -> list[ConfigEntry]:
+    """Every config of the topic, its source, and the default an override replaces.
+
+    Kafka lists every topic config with its source and (with synonyms) the broker or
+    built-in default behind it. A broker that lists only what was set on the topic
+    (Tansu, marking each ``DEFAULT_CONFIG``, no synonyms) is read for what it is: what it
+    lists was set (``DYNAMIC_TOPIC_CONFIG``); ``topics.reads`` shows the rest with Kafka's
+    defaults.
+    """
     resource = ConfigResource(ConfigResourceType.TOPIC, name)
-    described = client.describe_configs([resource], config_filter="all")
+    described = client.describe_configs([resource], config_filter="all", include_synonyms=True)
     entries = described.get("topic", {}).get(name, {})
-    return sorted(
-        (
-            ConfigEntry(
-                name=key,
-                value=data.get("value"),
-                source=str(data.get("config_source", "")),
-                sensitive=bool(data.get("is_sensitive")),
-                read_only=bool(data.get("read_only")),
-            )
-            for key, data in entries.items()
-        ),
-        key=lambda entry: entry.name,
+    overrides_only = lists_only_overrides(entries)
+    rows = [_config_entry(key, data, overrides_only) for key, data in entries.items()]
+    return sorted(rows, key=lambda entry: entry.name)
+
+
+def _config_entry(key: str, data: dict, overrides_only: bool) -> ConfigEntry:
+    source = str(data.get("config_source", ""))
+    note = ""
+    if overrides_only and source == DEFAULT_CONFIG:
+        source = DYNAMIC_TOPIC_CONFIG
+        note = "the broker reports DEFAULT_CONFIG but lists only configs set on the topic"
+    # Synonyms run from the most to the least specific; the first other than the topic's
+    # own value is what the topic would fall back to.
+    behind = [s for s in data.get("synonyms") or [] if s.get("source") != DYNAMIC_TOPIC_CONFIG]
+    if behind:
+        default, default_source = behind[0].get("value"), str(behind[0].get("source"))
+    elif key in KAFKA_DEFAULTS:
+        default, default_source = KAFKA_DEFAULTS[key], KAFKA_DEFAULT
+    else:
+        default, default_source = None, None
+    return ConfigEntry(
+        name=key,
+        value=data.get("value"),
+        source=source,
+        sensitive=bool(data.get("is_sensitive")),
+        read_only=bool(data.get("read_only")),
+        default=default,
+        default_source=default_source,
+        note=note,
     )
 
 
