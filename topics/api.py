@@ -73,9 +73,10 @@ READ_DESCRIPTION = (
     "a 400. Filters run on the server after masking, so they never match what the "
     "data policies hide: `q` (in the key or value, any case), `key` (exact), `header` "
     "(`name` or `name=value`), `expr` (JMESPath over `{key, value, headers, partition, "
-    "offset, timestamp}`, JSON parsed: `value.customer.id == '42'` — text in single "
-    "quotes). A page scans at most `FLEX_READ_SCAN_MAX` messages (and the time and size "
-    "bounds); `scanned`, `matched` and `partial` report it, and `next` continues the scan."
+    "offset, timestamp}`, JSON parsed: `value.customer.id == '42'`, or as in jq "
+    '`value.customer.id == "42"`). A page scans at most `FLEX_READ_SCAN_MAX` messages '
+    "(and the time and size bounds); `scanned`, `matched` and `partial` report it, and "
+    "`next` continues the scan."
 )
 READ_EXAMPLES = [
     OpenApiExample(

@@ -17,6 +17,7 @@ whose programs may run forever inside a C extension that cannot be interrupted.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -159,35 +160,52 @@ def _field(data: bytes | None) -> object:
 
 
 def compile_expression(text: str) -> object:
-    """A JMESPath expression, or InvalidRequest saying what is wrong with it."""
+    """A JMESPath expression, or InvalidRequest saying what is wrong with it. As in jq, a
+    double-quoted operand of a comparison is text: ``value.id == "42"`` (see
+    ``_quoted_operands_as_text``)."""
     if len(text) > EXPRESSION_MAX_CHARS:
         raise InvalidRequest(f"expr: at most {EXPRESSION_MAX_CHARS} characters")
     try:
         tokens = list(Lexer().tokenize(text))
     except jmespath_errors.JMESPathError as exc:
         raise InvalidRequest(f"expr: {_first_line(exc)}") from None
-    _refuse_quoted_comparisons(tokens)
     try:
-        return jmespath.compile(text)
+        return jmespath.compile(_quoted_operands_as_text(text, tokens))
     except jmespath_errors.JMESPathError as exc:
         raise InvalidRequest(f"expr: {_first_line(exc)}") from None
 
 
 COMPARATORS = {"eq", "ne", "lt", "lte", "gt", "gte"}
+_GOES_ON = {"dot", "lbracket", "filter", "flatten"}  # after a word that starts a path
 
 
-def _refuse_quoted_comparisons(tokens: list[dict]) -> None:
-    """In JMESPath ``"42"`` names a field, so ``value.id == "42"`` compares with a field
-    called 42 and never matches: say how to write the text instead of answering nothing."""
-    for before, token, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
-        if token["type"] not in COMPARATORS:
+def _quoted_operands_as_text(text: str, tokens: list[dict]) -> str:
+    """``text`` with each double-quoted word right of a comparison written as a JMESPath
+    literal (``value.id == `"42"```). In JMESPath ``"42"`` names a field, so
+    ``value.id == "42"`` would compare with a field called 42 and never match; jq, whose
+    style the filter promises, reads it as text. A quoted field name in a path
+    (``value."first name" == 'x'``, ``a == "b".c``) is left as it is."""
+    spans = []
+    for index, token in enumerate(tokens):
+        if token["type"] != "quoted_identifier":
             continue
-        for side in (before, after):
-            if side["type"] == "quoted_identifier":
-                raise InvalidRequest(
-                    f'expr: "{side["value"]}" is a field name in JMESPath; write the text '
-                    f"as '{side['value']}' (single quotes) or a number as `{side['value']}`"
-                )
+        before = tokens[index - 1]["type"] if index else None
+        after = tokens[index + 1]["type"]  # the lexer ends with an eof token
+        if before in COMPARATORS and after not in _GOES_ON:
+            spans.append((token["start"], _closing_quote(text, token["start"]), token["value"]))
+    for start, end, value in reversed(spans):  # a JSON literal holds any text exactly
+        literal = json.dumps(value, ensure_ascii=False).replace("`", "\\`")
+        text = f"{text[:start]}`{literal}`{text[end:]}"
+    return text
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Just past the ``"`` closing the quoted identifier opening at ``start`` (the lexer's
+    own ``end`` of a quoted identifier is its length, not a position)."""
+    at = start + 1
+    while text[at] != '"':
+        at += 2 if text[at] == "\\" else 1
+    return at + 1
 
 
 def _first_line(exc: Exception) -> str:
