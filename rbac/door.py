@@ -62,7 +62,7 @@ def _is_audit_topic(resource: Sequence[str]) -> bool:
 
 
 def _access(user_pk: int | None) -> AccessSettings:
-    return memo(user_pk, "access", AccessSettings.load)
+    return memo(user_pk, "access", engine.current_access)
 
 
 def _admitted(actor: Actor) -> bool:

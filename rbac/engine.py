@@ -18,7 +18,10 @@ of recent decisions. A database trigger bumps the ``PolicyVersion`` row in the s
 transaction as every write to the policy table; each process compares that stamp with
 the one it compiled at, at most every ``RECHECK_SECONDS``, so a change made anywhere
 reaches every web and worker process within that time plus one query. A write made in
-this process (``rbac.staleness``) is seen by the next decision.
+this process (``rbac.staleness``) is seen by the next decision. The access settings
+(``authorized_roles``, ``admin_roles``, ``auditor_roles``) are kept and reloaded with the
+policies (their writes bump the same stamp), so the door asks the database nothing per
+decision (``current_access``).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from rbac.index import (
     policy_record,
     resource_covers,
 )
-from rbac.models import Policy, PolicyVersion, TemporaryPolicy
+from rbac.models import AccessSettings, Policy, PolicyVersion, TemporaryPolicy
 
 __all__ = [
     "ANY",
@@ -57,6 +60,7 @@ __all__ = [
     "PolicyRows",
     "PolicySet",
     "compile_policies",
+    "current_access",
     "current_policy_set",
     "decide",
     "holds",
@@ -226,6 +230,7 @@ class _Cache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.policy_set: PolicySet | None = None
+        self.access: AccessSettings | None = None  # loaded with the policies, changed with them
         self.stamp: tuple | None = None
         self.writes = -1  # this process's policy writes when compiled (rbac.staleness)
         self.checked_at = -math.inf
@@ -257,6 +262,7 @@ class _Cache:
                     or _expired(self.policy_set)
                 ):
                     self.policy_set = load_policy_set()
+                    self.access = AccessSettings.load()
                     self.stamp, self.writes = stamp, writes
             except DatabaseError:
                 # An expired grant is never kept: better no decision than a stale Allow.
@@ -277,6 +283,7 @@ class _Cache:
     def clear(self) -> None:
         with self.lock:
             self.policy_set = None
+            self.access = None
             self.stamp = None
             self.checked_at = -math.inf
 
@@ -297,6 +304,13 @@ def decide(roles: Iterable[str], action: str, resource: Sequence[str]) -> Decisi
 def current_policy_set() -> PolicySet:
     """This process's compiled policies (recompiled first if the table changed)."""
     return _cache.current()
+
+
+def current_access() -> AccessSettings:
+    """The access settings, kept beside the compiled policies and reloaded with them (a
+    write to either bumps the same version stamp): no query per decision."""
+    _cache.current()
+    return _cache.access or AccessSettings.load()
 
 
 def invalidate() -> None:

@@ -25,8 +25,8 @@ def _stale() -> None:
 
 
 class PolicyQuerySet(models.QuerySet):
-    """Bulk writes forget this process's compiled policies at once; other processes see
-    the version counter the trigger bumps."""
+    """Bulk writes (of policies, temporary policies or the access settings) forget this
+    process's compiled policies at once; other processes see the version the trigger bumps."""
 
     def update(self, **kwargs) -> int:
         rows = super().update(**kwargs)
@@ -228,7 +228,11 @@ def default_authorized_roles() -> list[str]:
 
 
 class AccessSettings(models.Model):
-    """Which roles may use Flex at all, and which open the admin and auditor pages (one row)."""
+    """Which roles may use Flex at all, and which open the admin and auditor pages (one row).
+
+    Each process keeps the row beside its compiled policies (``rbac.engine.current_access``);
+    a write bumps the same version stamp as a policy write (trigger), and in this process
+    the write count (``save``, and ``objects`` for bulk writes)."""
 
     authorized_roles = models.JSONField(default=default_authorized_roles)
     admin_roles = models.JSONField(default=list)
@@ -239,12 +243,18 @@ class AccessSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True)
 
+    objects = PolicyQuerySet.as_manager()
+
     class Meta:
         verbose_name = "access settings"
         verbose_name_plural = "access settings"
 
     def __str__(self) -> str:
         return "Access settings"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _stale()
 
     @classmethod
     def load(cls) -> AccessSettings:

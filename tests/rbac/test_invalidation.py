@@ -153,3 +153,33 @@ def test_every_kind_of_write_bumps_the_version_in_the_same_transaction(db, make_
     after_delete = version()
     counts = [v[0] for v in (start, after_insert, after_update, after_raw, after_delete)]
     assert counts == sorted(set(counts)), counts
+
+
+def test_access_settings_are_kept_with_the_policies_and_change_with_them(db, personas):
+    """The door reads the access settings from the process's cache (no query per decision);
+    a save here is seen at once, a write elsewhere (SQL) within the recheck."""
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from rbac import engine
+    from rbac.door import authorize
+    from rbac.models import AccessSettings
+    from rbac.roles import actor_for_user
+
+    actor = actor_for_user(personas["bob"])
+    assert authorize(actor).success
+    with CaptureQueriesContext(conn) as queries:
+        for _ in range(5):
+            assert authorize(actor).success
+    assert not [q for q in queries if "accesssettings" in q["sql"]]
+
+    access = AccessSettings.load()
+    access.authorized_roles = ["nobody-holds-this"]
+    access.save()
+    assert not authorize(actor).success  # this process's own write: at once
+
+    before = read_stamp()
+    with conn.cursor() as cursor:
+        cursor.execute("UPDATE rbac_accesssettings SET authorized_roles = '[\"*\"]'")
+    assert read_stamp() != before  # the trigger bumped the version
+    wait_until(lambda: authorize(actor).success, timeout=engine.RECHECK_SECONDS + 2)
