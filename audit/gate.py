@@ -36,6 +36,7 @@ from django.http import HttpRequest
 from audit.documents import Draft, Event, draft
 from audit.models import AuditRecord
 from audit.store import AuditUnavailable, insert, insert_retrying
+from flex import metrics
 from lib.errors import OperationError
 from rbac.door import authorize
 from rbac.engine import Decision
@@ -182,11 +183,13 @@ def perform(actor: Actor, operation: Operation, ctx: Ctx) -> Outcome:
 
 def _decide(actor: Actor, operation: Operation) -> Decision:
     try:
-        return authorize(actor, operation.action, operation.resource)
+        decision = authorize(actor, operation.action, operation.resource)
     except DatabaseError as exc:
         raise AuditUnavailable(
             f"{operation.event} was not attempted: the policies could not be read ({exc})"
         ) from exc
+    metrics.rbac_decided(decision.success)
+    return decision
 
 
 class _Failed(Exception):

@@ -29,6 +29,7 @@ from django.db import DatabaseError, connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from flex import metrics
 from lib.runtime import without_gc
 from rbac import staleness
 from rbac.index import (
@@ -210,6 +211,7 @@ class _Cache:
                 stamp = read_stamp()
                 if self.policy_set is None or stamp != self.stamp or writes != self.writes:
                     self.policy_set = load_policy_set()
+                    metrics.rbac_reloaded()
                     self.stamp, self.writes = stamp, writes
             except DatabaseError:
                 if self.policy_set is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
+from flex import tokens
 from lib import api as lib_api
 from topics import kafka as kafka_client
 from topics.models import Cluster
@@ -22,8 +22,8 @@ BASE = "/api/clusters/flex-test/topics/"
 def api(personas) -> APIClient:
     """Bob, authenticated by token."""
     client = APIClient()
-    token = Token.objects.create(user=personas["bob"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = tokens.issue(personas["bob"], "tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
@@ -251,8 +251,9 @@ def test_a_bad_token_is_refused_as_json(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token nope")
     response = client.get(BASE)
-    # 403, not 401: session authentication comes first and sends no WWW-Authenticate.
-    assert (response.status_code, response.json()["error"]) == (403, "not_authenticated")
+    assert (response.status_code, response.json()["error"]) == (401, "not_authenticated")
+    assert response.headers["WWW-Authenticate"] == 'Token realm="flex"'
+    assert AuditRecord.objects.get(event="auth/api-refused").outcome == "denied"
 
 
 def test_a_user_outside_authorized_roles_cannot_list(personas, cluster):
