@@ -36,7 +36,7 @@ from django.http import HttpRequest
 from audit.documents import Draft, Event, draft
 from audit.models import AuditRecord
 from audit.store import AuditUnavailable, insert, insert_retrying
-from flex import metrics
+from lib import metrics
 from lib.errors import OperationError
 from rbac.door import authorize
 from rbac.engine import Decision

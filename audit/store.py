@@ -18,7 +18,7 @@ from audit import chain
 from audit.documents import Draft
 from audit.models import AuditRecord, Delivery, PendingSeal
 from audit.scheduling import kick
-from flex import metrics
+from lib import metrics
 from lib.errors import OperationError
 
 log = logging.getLogger("flex.audit")

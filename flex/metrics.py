@@ -1,6 +1,6 @@
 """``GET /metrics``: Prometheus text format, correct with several gunicorn workers.
 
-Counters and histograms counted as things happen live in ``prometheus_client``; with
+Counters and histograms counted as things happen live in ``lib/metrics.py``; with
 ``PROMETHEUS_MULTIPROC_DIR`` set (``make serve`` sets it for every web and worker process)
 each process writes its own files there and a scrape sums them all, so whichever worker
 answers reports every worker. What the database knows (the outbox backlog and its oldest
@@ -25,38 +25,13 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-REQUESTS = Counter(
-    "flex_http_requests", "HTTP requests answered, by view", ["view", "method", "status"]
-)
-LATENCY = Histogram(
-    "flex_http_request_duration_seconds",
-    "Time to answer a request, by view",
-    ["view"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-AUDIT_RECORDS = Counter("flex_audit_records", "Audit records written, by outcome", ["outcome"])
-RBAC_DECISIONS = Counter("flex_rbac_decisions", "RBAC decisions made by the gate", ["result"])
-RBAC_RELOADS = Counter("flex_rbac_reloads", "Times a process recompiled the policies")
-
-
-def record_written(outcome: str) -> None:
-    AUDIT_RECORDS.labels(outcome=outcome).inc()
-
-
-def rbac_decided(allowed: bool) -> None:
-    RBAC_DECISIONS.labels(result="allowed" if allowed else "denied").inc()
-
-
-def rbac_reloaded() -> None:
-    RBAC_RELOADS.inc()
+from lib.metrics import LATENCY, REQUESTS
 
 
 class MetricsMiddleware:

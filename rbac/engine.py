@@ -29,7 +29,7 @@ from django.db import DatabaseError, connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from flex import metrics
+from lib import metrics
 from lib.runtime import without_gc
 from rbac import staleness
 from rbac.index import (
