@@ -20,7 +20,7 @@ from pathlib import Path
 
 import django
 
-MODULES = ["bench.rbac", "bench.audit", "bench.views", "bench.masking"]
+MODULES = ["bench.rbac", "bench.audit", "bench.views", "bench.masking", "bench.deploy"]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 
 
