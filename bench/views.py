@@ -33,6 +33,7 @@ SIZES = tuple(
 )
 # FLEX_BENCH_VIEWS_REUSE=1 keeps a scratch database that already holds its size (migrated again).
 REUSE = os.environ.get("FLEX_BENCH_VIEWS_REUSE") == "1"
+DB_PREFIX = os.environ.get("FLEX_BENCH_VIEWS_DB", "flex_bench_views")  # scratch databases' names
 REQUESTS = 200
 # Each single filter of the page, on values the generated rows hold: 1 in 17 denied, 1 in 50
 # per user, 1 in 5 per mutation event, "topic-99" a substring of 11 in 1000 resources.
@@ -150,7 +151,7 @@ def _child(name: str, *args: str) -> dict:
 
 def prepare(size: int) -> str:
     """A fresh scratch database holding ``size`` records over the last 30 days."""
-    name = f"flex_bench_views_{size}"
+    name = f"{DB_PREFIX}_{size}"
     server = _server_url()
     if REUSE and _holds(name, size):
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
