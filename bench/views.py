@@ -1,16 +1,19 @@
-"""The Audit log page and its CSV export at 200,000 and 2,000,000 records over 30 days.
+"""The Audit log page, each single filter and the CSV export at 2M and 20M records (30 days).
+
+The sizes are FLEX_BENCH_VIEWS_SIZES (default ``2000000,20000000``).
 
 For each size, in its own scratch database (``flex_bench_views_<size>``, records made in SQL
-with generate_series), a child process measures:
+with generate_series, the indexes built after the load), a child process measures:
 (a) the Audit log page as an auditor (not a superuser) opens it, p95 over 200 requests
 through Django's test Client in-process on one kept connection (no runserver: a kept-alive
 runserver connection stalls ~40 ms a response), beside the raw SQL of the list query behind
-it run through psycopg; the same for a filtered page (outcome=denied); and the chart's first,
-uncached render;
+it run through psycopg; the same for each single filter (outcome, user, event, resource);
+and the chart's first, uncached render;
 (b) the CSV export of the 7-day window (rows/s) beside ``psql \\copy`` of the same SELECT to
 /dev/null, and the export process's peak RSS.
-Then the growth ratio of the page p95 from 200k to 2M.
-Run: ``python -m bench.views`` (``make bench`` runs it with the others).
+Then the growth of the page p95 and p50 from the smallest size to the largest.
+Run: ``python -m bench.views`` (``make bench`` runs it with the others);
+``FLEX_BENCH_VIEWS_REUSE=1`` measures again on databases already generated.
 """
 
 from __future__ import annotations
