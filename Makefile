@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 	FLEX_CELERY_QUEUE=flex-test-$(FLEX_TEST_DB_NAME) \
 	SECRET_KEY=flex-tests-only DEBUG=true
 
-.PHONY: run test pytest lint format services bench demo clean
+.PHONY: serve run test pytest lint format services bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python -m flex.launcher
+
+# Flex as deployed (README "Deploying"): gunicorn, Celery workers and beat on the configured
+# PostgreSQL, Redis and Kafka; refuses to start with DEBUG on or a required variable unset.
+serve: $(STAMP)
+	$(BIN)/python -m flex.serve
 
 # `make run` plus a GitHub Enterprise stand-in and sample policies: try sign-in and RBAC offline.
 demo: $(STAMP)

@@ -180,7 +180,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-AUDITED = ("auth.user", "auth.group", "authtoken.tokenproxy", "social_django.usersocialauth")
+AUDITED = ("auth.user", "auth.group", "social_django.usersocialauth")
 READ_ONLY = ("social_django.nonce", "social_django.association")
 
 

@@ -43,6 +43,7 @@ from audit import staging
 from audit.documents import Draft, Event, draft
 from audit.models import AuditRecord, uuid7
 from audit.store import AuditUnavailable, insert, insert_retrying
+from lib import metrics
 from lib.errors import OperationError
 from rbac.door import authorize
 from rbac.engine import Decision
@@ -245,11 +246,13 @@ def _stage(
 
 def _decide(actor: Actor, operation: Operation) -> Decision:
     try:
-        return authorize(actor, operation.action, operation.resource)
+        decision = authorize(actor, operation.action, operation.resource)
     except DatabaseError as exc:
         raise AuditUnavailable(
             f"{operation.event} was not attempted: the policies could not be read ({exc})"
         ) from exc
+    metrics.rbac_decided(decision.success)
+    return decision
 
 
 class _Failed(Exception):

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
@@ -34,9 +34,10 @@ HOURLY_UP_TO = timedelta(days=1)  # a range this short is charted by the hour
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The chart keeps counts of settled records (older than this) between renders and
-# counts only what came after them; records are written with ts = now, so a record
-# older than the lag will not appear any more.
-CHART_SETTLE = timedelta(seconds=60)
+# counts only what came after them; records are written with ts = now and committed within
+# the gate's retries (about a second), so a record older than the lag will not appear any
+# more. Every render counts the last CHART_SETTLE of records: the shorter, the cheaper.
+CHART_SETTLE = timedelta(seconds=15)
 CHART_CACHE_SECONDS = 3600
 
 # Columns a list row shows; the JSON document is read only on the record page.
@@ -301,7 +302,7 @@ def activity(qs: QuerySet, window: Window) -> list[DayActivity]:
     the records written since the previous one instead of the whole window.
     """
     key = _chart_key(qs)
-    cached = cache.get(key)
+    cached = _cache_get(key)
     if not cached or cached["start"] != window.start:
         cached = {"start": window.start, "upto": window.start, "counts": {}}
     settled_before = max(window.now - CHART_SETTLE, cached["upto"])
@@ -320,12 +321,26 @@ def activity(qs: QuerySet, window: Window) -> list[DayActivity]:
     for day, outcome, is_settled, n in grouped:
         target = settled if is_settled else live
         target[(day, outcome)] = target.get((day, outcome), 0) + n
-    cache.set(
-        key,
-        {"start": window.start, "upto": settled_before, "counts": settled},
-        CHART_CACHE_SECONDS,
-    )
+    _cache_set(key, {"start": window.start, "upto": settled_before, "counts": settled})
     return _by_day(window, settled, live)
+
+
+# The chart's counts are kept where every process finds them (Redis, the "shared" cache), so
+# one cold count of the window serves every web worker; this process's memory when Redis fails.
+
+
+def _cache_get(key: str) -> dict | None:
+    try:
+        return caches["shared"].get(key)
+    except Exception:
+        return caches["default"].get(key)
+
+
+def _cache_set(key: str, value: dict) -> None:
+    try:
+        caches["shared"].set(key, value, CHART_CACHE_SECONDS)
+    except Exception:
+        caches["default"].set(key, value, CHART_CACHE_SECONDS)
 
 
 def _by_day(window: Window, *parts: dict[tuple[date, str], int]) -> list[DayActivity]:

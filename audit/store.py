@@ -18,6 +18,7 @@ from audit import chain
 from audit.documents import Draft
 from audit.models import AuditRecord, Delivery, PendingSeal
 from audit.scheduling import kick
+from lib import metrics
 from lib.errors import OperationError
 
 log = logging.getLogger("flex.audit")
@@ -47,6 +48,8 @@ def insert(draft: Draft) -> AuditRecord:
             PendingSeal.objects.create(record=draft.record)
     jobs = [*draft.outbox, chain.JOB]
     transaction.on_commit(lambda: kick(jobs), robust=True)
+    outcome = draft.record.outcome
+    transaction.on_commit(lambda: metrics.record_written(outcome), robust=True)
     return draft.record
 
 

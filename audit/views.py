@@ -23,8 +23,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.settings import api_settings
 
 from audit import chain, events, export, ledger, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
@@ -252,11 +252,12 @@ def token_or_session(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        tokens = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()  # the API's, listed first
         try:
-            found = TokenAuthentication().authenticate(request)
+            found = tokens.authenticate(request)
         except AuthenticationFailed as exc:
             response = HttpResponse(f"{exc.detail}\n", status=401, content_type="text/plain")
-            response["WWW-Authenticate"] = "Token"
+            response["WWW-Authenticate"] = tokens.authenticate_header(request)
             return response
         if found is not None:
             request.user, request.flex_via = found[0], "api"

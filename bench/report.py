@@ -28,6 +28,7 @@ MODULES = [
     "bench.groups",
     "bench.ledger",
     "bench.browse",
+    "bench.deploy",
 ]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 

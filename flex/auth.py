@@ -33,11 +33,16 @@ from social_django.middleware import SocialAuthExceptionMiddleware
 
 from audit.gate import ctx_from_request, record_event
 from audit.models import AuditRecord
+from flex import throttle
 from rbac.door import is_admin
 from rbac.models import Profile
 from rbac.roles import Actor, actor_for_user, forget
 
 LOGIN, LOGOUT, REFUSED = "auth/login", "auth/logout", "auth/login-refused"
+THROTTLED = (
+    f"Too many failed sign-ins for this account or from this address: sign-in is refused "
+    f"for up to {throttle.SIGN_IN_WINDOW // 60} minutes."
+)
 ORG_ROLES = ("admin", "member")
 TEAMS_PER_PAGE = 100
 TEAMS_MAX_PAGES = 20
@@ -304,6 +309,11 @@ class SignInView(auth_views.LoginView):
         return context
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = request.POST.get("username", "")
+        if settings.FLEX_LOCAL_LOGIN and throttle.sign_in_throttled(username, _address(request)):
+            record_refused_event(request, provider="local", login=username, error=THROTTLED)
+            context = self.get_context_data(form=self.get_form(), throttled=THROTTLED)
+            return self.render_to_response(context, status=429)
         if not settings.FLEX_LOCAL_LOGIN:
             record_refused_event(
                 request,
@@ -321,6 +331,7 @@ class SignInView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form) -> HttpResponse:
+        throttle.sign_in_failed(form.data.get("username", ""), _address(self.request))
         errors = [str(e) for errors in form.errors.values() for e in errors]
         record_refused_event(
             self.request,
@@ -329,6 +340,10 @@ class SignInView(auth_views.LoginView):
             error=" ".join(errors) or "invalid sign-in",
         )
         return super().form_invalid(form)
+
+
+def _address(request: HttpRequest) -> str:
+    return ctx_from_request(request).client_ip
 
 
 class SignOutView(auth_views.LogoutView):

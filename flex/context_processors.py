@@ -24,6 +24,7 @@ def navigation(request: HttpRequest) -> dict:
         entries.append(_link("Audit log", "audit-log"))
     entries.append(_link("User log", "user-log"))
     entries.append(_link("Approvals", "approval-list"))
+    entries.append(_link("API tokens", "token-settings"))
     if is_admin(user):
         entries.append(_link("Policies", "policy-simulate"))
         entries.append(_link("Data policies", "data-policy-sandbox"))

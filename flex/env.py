@@ -134,3 +134,18 @@ def env_secret(name: str, env: Mapping[str, str] | None = None) -> str:
     if value is None or value.strip() == "":
         return ""
     return value
+
+
+def env_networks(name: str, env: Mapping[str, str] | None = None) -> tuple:
+    """Comma-separated IP addresses or CIDRs (``10.0.0.0/8``, ``::1``); () when unset."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, [], env):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be IP addresses or CIDRs separated by commas, not {item!r}"
+            ) from None
+    return tuple(networks)

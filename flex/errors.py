@@ -69,6 +69,13 @@ def too_large(request: HttpRequest, size: int, record_id: object) -> HttpRespons
     return render(request, "error.html", {"title": "Too large", "message": message}, status=413)
 
 
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse({"error": "invalid_request", "detail": message}, status=400)
+    context = {"title": "Bad request", "message": message}
+    return render(request, "error.html", context, status=400)
+
+
 def unavailable(request: HttpRequest, message: str) -> HttpResponse:
     if is_api(request):
         return JsonResponse({"error": "audit_unavailable", "detail": message}, status=503)

@@ -45,13 +45,27 @@ def check_queue() -> dict:
     return {"ok": True, "mode": "celery"}
 
 
+def check_backlog() -> dict:
+    """The audit outbox: records waiting for a sink, at most ``FLEX_READY_MAX_BACKLOG``."""
+    from audit.models import Delivery
+
+    limit = settings.FLEX_READY_MAX_BACKLOG
+    # Counting stops past the limit: a huge backlog costs no more to report than a small one.
+    pending = Delivery.objects.filter(status=Delivery.PENDING)[: limit + 1].count()
+    if pending > limit:
+        return {"ok": False, "error": f"more than {limit} audit records wait for delivery"}
+    return {"ok": True, "pending": pending, "limit": limit}
+
+
 CHECKS = {"database": check_database, "kafka": check_kafka, "queue": check_queue}
+READY_CHECKS = {**CHECKS, "outbox": check_backlog}
 
 
-def health() -> dict[str, dict]:
+def health(checks: dict | None = None) -> dict[str, dict]:
     """Run every check at once; one that fails or overruns reports why instead of blocking."""
-    pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="health")
-    futures = {name: pool.submit(_guarded, fn) for name, fn in CHECKS.items()}
+    checks = CHECKS if checks is None else checks
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
+    futures = {name: pool.submit(_guarded, fn) for name, fn in checks.items()}
     wait(futures.values(), timeout=DEADLINE_SECONDS)
     pool.shutdown(wait=False)
     results = {}

@@ -18,6 +18,7 @@ from flex import errors
 OVERSIZED_EVENT = "mutation/oversized-request"
 
 ADMIN_STAFF_ONLY = "Django admin is open to Flex admins only."
+NUL_IN_QUERY = "The query string holds a NUL character, which no filter or search can match."
 
 
 class ErrorPageMiddleware:
@@ -60,11 +61,17 @@ class AdminAccessMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+    def process_view(
+        self, request: HttpRequest, view_func, view_args, view_kwargs
+    ) -> HttpResponse | None:
         if request.resolver_match.namespace != admin.site.name:
-            return
+            return None
         if request.user.is_authenticated and not admin.site.has_permission(request):
             raise PermissionDenied(ADMIN_STAFF_ONLY)
+        # PostgreSQL refuses NUL in a string: a changelist filter or search with one would 500.
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            return errors.bad_request(request, NUL_IN_QUERY)
+        return None
 
 
 AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

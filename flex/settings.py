@@ -21,6 +21,7 @@ from flex.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_secret,
     env_str,
@@ -62,7 +63,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "social_django",
@@ -75,7 +75,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "flex.proxy.ProxyMiddleware",  # first: every later reader sees the real client and scheme
+    "flex.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "flex.security.HeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -326,8 +329,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * FLEX_PRODUCE_MAX_BYTES + 65_536
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Tokens first: a refused or missing one is a 401 with WWW-Authenticate.
+        "flex.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's parsers, with JSON nested too deeply refused as a parse error (lib/parsers.py).
@@ -361,9 +365,39 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # StreamHandler writes to stderr: with DEBUG off too, every 5xx leaves its traceback there.
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "flex": {"handlers": ["console"], "level": "INFO"},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "kafka": {"handlers": ["console"], "level": "CRITICAL"},
     },
 }
+
+# Production (README "Deploying"): behind a proxy, hardened, observable.
+# Peers whose X-Forwarded-For / X-Forwarded-Proto Flex believes (flex/proxy.py); none by default.
+FLEX_TRUSTED_PROXIES = env_networks("FLEX_TRUSTED_PROXIES")
+SECURE_HSTS_SECONDS = env_int("FLEX_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Behind TLS (SITE_URL https, DEBUG off) plain-http requests are redirected, except the probes
+# and metrics an orchestrator or Prometheus may call on the private address.
+SECURE_SSL_REDIRECT = env_bool("FLEX_SSL_REDIRECT", not DEBUG and SITE_URL.startswith("https://"))
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$", r"^healthz$", r"^metrics$"]
+# HSTS preload is a commitment to browsers' lists that only the domain's owner can make.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+FLEX_TOKEN_TTL_DAYS = env_int("FLEX_TOKEN_TTL_DAYS", 90, minimum=1, maximum=3650)
+FLEX_METRICS_TOKEN = env_secret("FLEX_METRICS_TOKEN")
+FLEX_READY_MAX_BACKLOG = env_int("FLEX_READY_MAX_BACKLOG", 10_000, minimum=0)
+# Shared by every process (sign-in throttling, refused-token records): Redis when configured.
+# Its own alias, so the default (per-process) cache keeps working when Redis is down.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"},
+}
+if REDIS_URL:
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CELERY_TASK_DEFAULT_QUEUE,
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from flex import auth, views
+from flex import api, auth, metrics, views
 
 # Flex's own pages, never Django's; flex.middleware routes 404s here with DEBUG on too.
 handler403 = "flex.errors.permission_denied"
@@ -13,6 +13,12 @@ handler500 = "flex.errors.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path("settings/tokens/", views.token_settings, name="token-settings"),
+    path("api/tokens/", api.TokenListView.as_view(), name="api-token-list"),
+    path("api/tokens/<int:token_id>/", api.TokenDetailView.as_view(), name="api-token"),
     path("accounts/login/", auth.SignInView.as_view(), name="login"),
     path("accounts/login/error/", auth.sign_in_error, name="login-error"),
     path("accounts/logout/", auth.SignOutView.as_view(), name="logout"),

@@ -35,7 +35,7 @@ def authorize(actor: Actor, action: str | None = None, resource: Sequence[str] =
     """May ``actor`` take ``action`` on ``resource``? With no action: may they use Flex?"""
     if not _admitted(actor):
         return _refused(action, "denied", NOT_AUTHORIZED)
-    if action is None:
+    if not action:  # no action named: admission only (API tokens are self-service)
         return Decision(success=True, action="", effect="Allow")
     if _is_audit_topic(resource):
         if action in PROTECTED_WRITES:

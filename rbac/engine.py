@@ -38,6 +38,7 @@ from django.db import DatabaseError, connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from lib import metrics
 from lib.runtime import without_gc
 from rbac import staleness
 from rbac.index import (
@@ -263,6 +264,7 @@ class _Cache:
                 ):
                     self.policy_set = load_policy_set()
                     self.access = AccessSettings.load()
+                    metrics.rbac_reloaded()
                     self.stamp, self.writes = stamp, writes
             except DatabaseError:
                 # An expired grant is never kept: better no decision than a stale Allow.

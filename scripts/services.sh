@@ -40,6 +40,8 @@ fi
 missing=()
 command -v socat >/dev/null || missing+=(socat)
 command -v openssl >/dev/null || missing+=(openssl)
+# nginx: the real reverse proxy of the deployment tests (tests/deploy/).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
-echo "services: PostgreSQL and Redis are up; socat and openssl are installed"
+echo "services: PostgreSQL and Redis are up; socat, openssl and nginx are installed"

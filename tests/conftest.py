@@ -293,6 +293,20 @@ def _fresh_signing_keys() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Sign-in and refused-token counters live in Redis across tests: each test starts at 0."""
+    from django.core.cache import caches
+
+    shared = caches["shared"]
+    if not hasattr(shared, "_cache") or not hasattr(shared._cache, "get_client"):
+        shared.clear()  # per-process memory
+        return
+    client = shared._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{shared.key_prefix}:*"):
+        client.delete(key)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_policies() -> Iterator[None]:
     """Each test decides on its own policies: a rolled-back test's compiled policies must
     not linger in this process's cache for the next one."""

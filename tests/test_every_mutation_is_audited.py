@@ -45,6 +45,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from audit.gate import Ctx, record_event
 from audit.models import AuditRecord
 from datapolicy.models import DataPolicy, DataPolicySettings
+from flex import tokens
 from rbac import engine
 from rbac.models import AccessSettings, Policy
 from rbac.roles import profile_for
@@ -211,6 +212,7 @@ def world(fast_passwords, kafka, personas, settings, client) -> World:
         "approval_id": _staged_request(personas["bob"]),
         "pk": _temporary_policy(alice),
         "seq": 1,  # a checkpoint number
+        "token_id": tokens.issue(alice, "walker")[0].pk,
     }
     try:
         from social_django.models import UserSocialAuth
@@ -481,14 +483,9 @@ def _new_user():
 
 def _objects() -> dict[str, Callable[[], object]]:
     """A fresh, disposable object for each admin model the walker knows."""
-    from rest_framework.authtoken.models import Token, TokenProxy
-
     factories: dict[str, Callable[[], object]] = {
         "auth.group": lambda: Group.objects.create(name=f"walker-{_uid()}"),
         "auth.user": _new_user,
-        "authtoken.tokenproxy": lambda: TokenProxy.objects.get(
-            pk=Token.objects.create(user=_new_user()).pk
-        ),
         "rbac.policy": lambda: Policy.objects.create(
             resource=["cluster", "*"],
             effect="Allow",
@@ -567,9 +564,7 @@ def _admin_request(user):
 
 
 # How an admin's URLs name an object when it is not by primary key.
-OBJECT_IDS: dict[str, Callable[[object], object]] = {
-    "authtoken.tokenproxy": lambda token: token.user_id,  # DRF's TokenAdmin maps user ids
-}
+OBJECT_IDS: dict[str, Callable[[object], object]] = {}
 
 # Admin add forms the change form cannot stand in for.
 ADD_DATA: dict[str, Callable[[], dict]] = {

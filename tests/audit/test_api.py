@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.gate import Ctx, record_event
+from flex import tokens
 from tests.audit.test_views import (
     client_for,
     isolate,
@@ -129,9 +129,9 @@ def test_anonymous_callers_get_a_json_refusal(db):
 
 
 def test_a_token_authenticates_an_auditor(personas, world):
-    token = Token.objects.create(user=personas["carol"])
+    _, token = tokens.issue(personas["carol"], "tests")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     response = client.get(LIST)
 

@@ -601,6 +601,31 @@ def test_the_chart_counts_the_same_whether_cached_or_not(personas):
     assert cold == warm and sum(cold.values()) == 7
 
 
+def test_the_chart_is_shared_by_every_process_through_redis(personas):
+    from django.core.cache import caches
+
+    make_records(persona_actor(personas["bob"]), 3, start=timezone.now() - timedelta(days=1))
+    alice = client_for(personas["alice"])
+    alice.get(reverse("audit-log"))
+    client = caches["shared"]._cache.get_client()
+    assert list(client.scan_iter(match=f"{caches['shared'].key_prefix}:*audit-chart:*"))
+
+
+def test_the_chart_falls_back_to_process_memory_when_redis_is_down(personas, settings):
+    make_records(persona_actor(personas["bob"]), 4, start=timezone.now() - timedelta(days=1))
+    alice = client_for(personas["alice"])
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        },
+    }
+    cold = chart(alice.get(reverse("audit-log")))
+    warm = chart(alice.get(reverse("audit-log")))
+    assert cold == warm and sum(cold.values()) == 4
+
+
 # --- the record page ----------------------------------------------------------------------
 
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from audit.models import AuditRecord
+from flex import tokens
 from tests.faults.conftest import WEB_APP, WORKER_APP, Action, Ledger, finish, wait_delivered
 
 pytestmark = pytest.mark.faults
@@ -104,7 +104,7 @@ def portal(stack, slack, world, ledger) -> HttpActor:
     slack.default = slack.hang(0.1)  # the worker spends its time mid-batch
     base = stack.start_web()
     stack.start()
-    token = Token.objects.create(user=world["user"]).key
+    token = tokens.issue(world["user"], "faults")[1]
     actor = HttpActor(base, token, world["cluster_id"], ledger)
     for _ in range(6):
         actor.next()

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
+from flex import tokens
 from rbac import engine
 from rbac.models import Policy
 from tests.topics.groups import commit, new_group, produce_each
@@ -108,8 +108,8 @@ def bob(personas, client):
 def api(personas) -> APIClient:
     """Bob, authenticated by token."""
     client = APIClient()
-    token = Token.objects.create(user=personas["bob"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = tokens.issue(personas["bob"], "tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -251,8 +251,9 @@ def test_a_bad_token_is_refused_as_json(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token nope")
     response = client.get(BASE)
-    # 403, not 401: session authentication comes first and sends no WWW-Authenticate.
-    assert (response.status_code, response.json()["error"]) == (403, "not_authenticated")
+    assert (response.status_code, response.json()["error"]) == (401, "not_authenticated")
+    assert response.headers["WWW-Authenticate"] == 'Token realm="flex"'
+    assert AuditRecord.objects.get(event="auth/api-refused").outcome == "denied"
 
 
 def test_a_user_outside_authorized_roles_cannot_list(personas, cluster):
