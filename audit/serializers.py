@@ -104,7 +104,7 @@ LIST_RESPONSES = {
 }
 DETAIL_RESPONSES = {
     200: RecordDetailSerializer,
-    403: NOT_SIGNED_IN,
+    401: NOT_SIGNED_IN,
     404: error(
         "no such record, or someone else's (for anyone but admins and auditors)",
         "not_found",
@@ -179,7 +179,7 @@ KEYS_RESPONSES = {
         "unexpected error; it has been logged",
     ),
 }
-CHECKPOINT_RESPONSES = {200: CheckpointSerializer, 403: NOT_SIGNED_IN, 404: NO_CHECKPOINT}
+CHECKPOINT_RESPONSES = {200: CheckpointSerializer, 401: NOT_SIGNED_IN, 404: NO_CHECKPOINT}
 CONSISTENCY_PARAMS = [
     _param("from", "the older checkpoint's number", int, required=True),
     _param("to", "the newer checkpoint's number", int, required=True),
@@ -187,14 +187,14 @@ CONSISTENCY_PARAMS = [
 CONSISTENCY_RESPONSES = {
     200: ConsistencySerializer,
     400: BAD_SEQ,
-    403: NOT_SIGNED_IN,
+    401: NOT_SIGNED_IN,
     404: NO_CHECKPOINT,
 }
 PROOF_PARAMS = [_param("checkpoint", "prove against this checkpoint (default: the newest)", int)]
 PROOF_RESPONSES = {
     200: ProofSerializer,
     400: BAD_SEQ,
-    403: NOT_SIGNED_IN,
+    401: NOT_SIGNED_IN,
     404: DETAIL_RESPONSES[404],
     409: error(
         "the record is not sealed, or no checkpoint covers it yet",

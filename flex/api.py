@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from audit.gate import Outcome
 from flex import tokens
 from lib.api import error_body
+from lib.schema import NOT_SIGNED_IN, error
 
 
 def _answer(outcome: Outcome, body: dict | None = None, ok_status: int = 200) -> Response:
@@ -66,13 +67,23 @@ REVOKED = inline_serializer(
 
 
 class TokenListView(APIView):
-    @extend_schema(responses=LISTED)
+    @extend_schema(
+        summary="Your API tokens (no secrets)", responses={200: LISTED, 401: NOT_SIGNED_IN}
+    )
     def get(self, request: Request) -> Response:
         outcome = tokens.token_list(request, via="api")
         body = {"tokens": [tokens.token_json(t) for t in outcome.result or []]}
         return _answer(outcome, body)
 
-    @extend_schema(request=CREATE, responses={201: CREATED})
+    @extend_schema(
+        summary="Make an API token: the only time it is shown",
+        request=CREATE,
+        responses={
+            201: CREATED,
+            400: error("a name is needed (at most 100 characters)", "invalid_request", "name"),
+            401: NOT_SIGNED_IN,
+        },
+    )
     def post(self, request: Request) -> Response:
         outcome = tokens.token_create(request, name=_name(request), via="api")
         if not outcome.ok:
@@ -83,7 +94,14 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
-    @extend_schema(responses=REVOKED)
+    @extend_schema(
+        summary="Revoke one of your API tokens",
+        responses={
+            200: REVOKED,
+            401: NOT_SIGNED_IN,
+            404: error("no such token of yours", "not_found", "no such token"),
+        },
+    )
     def delete(self, request: Request, token_id: int) -> Response:
         outcome = tokens.token_revoke(request, token_id=token_id, via="api")
         return _answer(outcome, {"id": token_id, "revoked": True})

@@ -26,7 +26,7 @@ def error(description: str, code: str, detail: str) -> OpenApiResponse:
 
 
 NOT_SIGNED_IN = error(
-    "not signed in: no session and no valid `Authorization: Token …`",
+    "not signed in: no session and no valid `Authorization: Token …` (with `WWW-Authenticate`)",
     "not_authenticated",
     "Authentication credentials were not provided.",
 )

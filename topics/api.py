@@ -22,7 +22,7 @@ from audit.gate import Operation, Outcome
 from audit.models import AuditRecord
 from lib.api import error_body
 from lib.errors import InvalidRequest, OperationError, TooLarge
-from lib.schema import ErrorSerializer, error
+from lib.schema import NOT_SIGNED_IN, ErrorSerializer, error
 from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.serializers import (
@@ -40,6 +40,7 @@ from topics.serializers import (
 )
 
 ERRORS = {
+    401: NOT_SIGNED_IN,
     400: error(
         "invalid input (`detail` names each bad field)",
         "invalid_request",
