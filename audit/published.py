@@ -65,12 +65,23 @@ class _Exponent(Exception):
     """A float Python writes with an exponent (1e-07), which jsonb writes without."""
 
 
+def _jsonb_order(key: str) -> tuple[int, bytes]:
+    """jsonb's key order: shorter first, then bytewise."""
+    data = key.encode()
+    return len(data), data
+
+
 def _ordered(value: object) -> object:
     """``value`` with every object's keys in jsonb's order; _Exponent where it cannot be."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:  # most of a record
+        return value
+    if kind is dict:
+        items = {k if type(k) is str else _key(k): v for k, v in value.items()}
+        return {k: _ordered(items[k]) for k in sorted(items, key=_jsonb_order)}
     if isinstance(value, dict):
         items = {_key(k): v for k, v in value.items()}
-        ordered = sorted(items, key=lambda k: (len(k.encode()), k.encode()))
-        return {k: _ordered(items[k]) for k in ordered}
+        return {k: _ordered(items[k]) for k in sorted(items, key=_jsonb_order)}
     if isinstance(value, list | tuple):
         return [_ordered(item) for item in value]
     if isinstance(value, float) and not isinstance(value, bool):
@@ -93,6 +104,6 @@ def _text(value: object) -> str:
         return "[" + ", ".join(_text(item) for item in value) + "]"
     if isinstance(value, dict):
         items = {_key(k): v for k, v in value.items()}
-        ordered = sorted(items, key=lambda k: (len(k.encode()), k.encode()))
+        ordered = sorted(items, key=_jsonb_order)
         return "{" + ", ".join(f"{_string(k)}: {_text(items[k])}" for k in ordered) + "}"
     raise NotWritable(f"a value of type {type(value).__name__}")
