@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
         from audit import (
             admin_audit,
             events,
+            ledger,
             policy_audit,  # noqa: F401  (records RBAC changes and simulations)
             slack,  # noqa: F401  (registers the Slack sink)
             webhook,  # noqa: F401  (registers the webhook sink)
@@ -18,7 +19,7 @@ class AuditConfig(AppConfig):
 
         admin_audit.install()  # users, groups, tokens, identities: audited in admin
         # The events audit writes itself, and RBAC's (rbac knows nothing of audit).
-        events.register(EXPORT_EVENT, PURGE_EVENT, *signals.EVENTS)
+        events.register(EXPORT_EVENT, PURGE_EVENT, ledger.CHECKPOINT_TYPE, *signals.EVENTS)
         _schedule_checkpoints()
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from django.utils.text import slugify
 
-TYPES = ("mutation/request", "query/request", "auth/login", "auth/logout", "auth/login-refused")
+TYPES = (
+    "mutation/request",
+    "query/request",
+    "auth/login",
+    "auth/logout",
+    "auth/login-refused",
+    "auth/token",  # API tokens made and revoked (flex/tokens.py)
+    "auth/api-refused",  # a refused API authentication
+    "audit/checkpoint",  # the ledger's signed checkpoints (audit/ledger.py)
+)
 _EVENTS: set[str] = set()
 
 

@@ -9,5 +9,6 @@ class FlexConfig(AppConfig):
         from flex import checks  # noqa: F401  (registers the system checks)
         from flex.auth import LOGIN, LOGOUT, REFUSED
         from flex.middleware import OVERSIZED_EVENT
+        from flex.tokens import API_REFUSED, TOKEN_EVENTS
 
-        events.register(LOGIN, LOGOUT, REFUSED, OVERSIZED_EVENT)
+        events.register(LOGIN, LOGOUT, REFUSED, OVERSIZED_EVENT, API_REFUSED, *TOKEN_EVENTS)

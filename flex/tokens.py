@@ -34,6 +34,7 @@ TOKEN_PREFIX = "flex_"
 SHOWN_PREFIX = 12  # "flex_" and 7 characters: enough to tell tokens apart, useless to guess
 NAME_MAX = 100
 API_REFUSED = "auth/api-refused"
+TOKEN_EVENTS = ("auth/token-create", "query/list-tokens", "auth/token-revoke")
 
 
 def digest(token: str) -> str:
