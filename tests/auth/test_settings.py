@@ -13,7 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 base = dict(os.environ)
 for env in json.loads(sys.argv[1]):
     os.environ.clear(); os.environ.update(base); os.environ.update(env)
-    sys.modules.pop("flex.settings", None)
+    for name in ("flex.settings", "flex.signin_settings"):  # the sign-in part is its own module
+        sys.modules.pop(name, None)
     try:
         s = importlib.import_module("flex.settings")
     except ImproperlyConfigured as exc:
