@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.rows import row, run_alone
+
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "flex-bench-audit"
 GATE_OPS = 200  # per round
@@ -37,22 +39,10 @@ LAG_SECONDS = 10
 CLIENTS = 4
 
 
-def _row(name, value, unit, baseline, ratio, target, ok) -> dict:
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline": baseline,
-        "ratio": ratio,
-        "target": target,
-        "ok": ok,
-    }
-
-
 # (a) the gate ---------------------------------------------------------------------------
 
 
-def _operation(name: str):
+def sample_operation(name: str):
     from audit.gate import Operation
 
     return Operation(
@@ -69,7 +59,7 @@ def _operation(name: str):
     )
 
 
-def _actor():
+def sample_actor():
     from rbac.roles import Actor
 
     return Actor(
@@ -82,7 +72,7 @@ def _actor():
     )
 
 
-def _ctx():
+def sample_ctx():
     from audit.gate import Ctx
 
     return Ctx(client_ip="127.0.0.1", user_agent="bench", via="api", cluster_id="bench")
@@ -125,11 +115,11 @@ def measure_gate() -> list[dict]:
     machine drifts: each round compares the two under the same conditions)."""
     from audit import gate
 
-    actor, ctx = _actor(), _ctx()
+    actor, ctx = sample_actor(), sample_ctx()
     _raw_table()
-    document = gate.perform(actor, _operation("warm"), ctx).record.document
+    document = gate.perform(actor, sample_operation("warm"), ctx).record.document
     for _ in range(200):
-        gate.perform(actor, _operation("warm"), ctx)
+        gate.perform(actor, sample_operation("warm"), ctx)
         _raw_insert(document)
 
     def raw_round() -> float:
@@ -141,7 +131,7 @@ def measure_gate() -> list[dict]:
     def gate_round() -> float:
         started = time.perf_counter()
         for i in range(GATE_OPS):
-            gate.perform(actor, _operation(f"bench-{i}"), ctx)
+            gate.perform(actor, sample_operation(f"bench-{i}"), ctx)
         return (time.perf_counter() - started) / GATE_OPS * 1e6
 
     gate_us, raw_us, ratios = [], [], []
@@ -155,7 +145,7 @@ def measure_gate() -> list[dict]:
         ratios.append(gate_us[-1] / raw_us[-1])
     ratio = statistics.median(ratios)
     return [
-        _row(
+        row(
             f"(a) gate.perform, no-op operation ({ROUNDS}×{GATE_OPS} each, median)",
             round(statistics.median(gate_us)),
             "µs per action",
@@ -179,8 +169,8 @@ def measure_delivery(bootstrap: str) -> list[dict]:
     from audit import scheduling as delivery
     from topics import audit_sink as transports
 
-    actor, ctx = _actor(), _ctx()
-    gate.perform(actor, _operation("warm"), ctx)
+    actor, ctx = sample_actor(), sample_ctx()
+    gate.perform(actor, sample_operation("warm"), ctx)
     delivery.run("kafka", budget=600)  # creates the topic, builds the producer, drains (a)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics({"bench-raw": {"num_partitions": 3, "replication_factor": 1}})
@@ -208,7 +198,7 @@ def measure_delivery(bootstrap: str) -> list[dict]:
         transports.reset_producer()
     ratio = statistics.median(ratios)
     return [
-        _row(
+        row(
             f"(b) records delivered to the topic ({DELIVERY_ROUNDS}×{DELIVERY_RECORDS:,},"
             " in-process drain, median)",
             round(statistics.median(ours)),
@@ -229,7 +219,7 @@ def _pending_documents(actor, ctx, round_: int) -> list[tuple[str, str]]:
     from audit.models import AuditRecord, Delivery
 
     for i in range(DELIVERY_RECORDS):
-        gate.perform(actor, _operation(f"deliver-{round_}-{i}"), ctx)
+        gate.perform(actor, sample_operation(f"deliver-{round_}-{i}"), ctx)
     pending = Delivery.objects.filter(sink="kafka", status="pending").values("record_id")
     rows = (
         AuditRecord.objects.filter(id__in=pending)
@@ -319,7 +309,7 @@ def measure_lag(bootstrap: str, log: Path) -> list[dict]:
     try:
         from audit import gate
 
-        gate.perform(_actor(), _operation("warm"), _ctx())
+        gate.perform(sample_actor(), sample_operation("warm"), sample_ctx())
         time.sleep(2)
         watcher = _Watcher(bootstrap, settings.FLEX_AUDIT_TOPIC)
         watcher.start()
@@ -348,8 +338,8 @@ def measure_lag(bootstrap: str, log: Path) -> list[dict]:
     p95 = lags[int(len(lags) * 0.95) - 1]
     note = f"{total:,} actions at {achieved:.0f}/s from {CLIENTS} threads, Celery worker"
     return [
-        _row(f"(c) mirror lag p50 ({note})", round(p50 * 1000), "ms", None, None, None, None),
-        _row(
+        row(f"(c) mirror lag p50 ({note})", round(p50 * 1000), "ms", None, None, None, None),
+        row(
             f"(c) mirror lag p95 ({note}; {missing} missing)",
             round(p95 * 1000),
             "ms",
@@ -358,7 +348,7 @@ def measure_lag(bootstrap: str, log: Path) -> list[dict]:
             "< 1000 ms",
             p95 < 1.0 and missing == 0,
         ),
-        _row("(c) mirror lag max", round(lags[-1] * 1000), "ms", None, None, None, None),
+        row("(c) mirror lag max", round(lags[-1] * 1000), "ms", None, None, None, None),
     ]
 
 
@@ -368,13 +358,13 @@ def _client(n: int, total: int, start: float, committed: dict[str, float]) -> No
 
     from audit import gate
 
-    actor, ctx = _actor(), _ctx()
+    actor, ctx = sample_actor(), sample_ctx()
     try:
         for i in range(n, total, CLIENTS):
             delay = start + i / RATE - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            record = gate.perform(actor, _operation(f"lag-{i}"), ctx).record
+            record = gate.perform(actor, sample_operation(f"lag-{i}"), ctx).record
             committed[str(record.pk)] = time.time()
     finally:
         connection.close()
@@ -441,20 +431,5 @@ def main() -> list[dict]:
         settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = saved_queue
 
 
-def print_rows(rows: list[dict], width: int = 75) -> None:
-    """A benchmark's rows on the terminal, each beside its baseline and target."""
-    for row in rows:
-        line = f"{row['name']:<{width}} {row['value']:>10,} {row['unit']}"
-        if row.get("baseline") is not None:
-            line += f"  (raw {row['baseline']:,}, ratio {row['ratio']})"
-        if row.get("target"):
-            line += f"  target {row['target']}: {'ok' if row['ok'] else 'MISSED'}"
-        print(line)
-
-
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    print_rows(main())
+    run_alone(main, 75)

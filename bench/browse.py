@@ -13,9 +13,10 @@ Run: ``python -m bench.browse`` (or ``python -m bench.report bench.browse``).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
+
+from bench.rows import compared, run_alone
 
 MESSAGES = 5_000
 PAGE = 500
@@ -65,22 +66,16 @@ def measure(cluster, topic: str) -> dict:
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
-def _row(name, value, unit, baseline=None, target=None, ok=None) -> dict:
-    ratio = round(value / baseline, 2) if baseline else None
-    return {"name": name, "value": round(value, 1), "unit": unit, "baseline": baseline,
-            "ratio": ratio, "target": target, "ok": ok}  # fmt: skip
-
-
 def rows(result: dict) -> list[dict]:
     per_message_us = result["scan"] / MESSAGES * 1000
     raw_us = result["raw_all"] / MESSAGES * 1000
     return [
-        _row(f"a page of the {PAGE} newest, {PARTITIONS} partitions merged by time",
+        compared(f"a page of the {PAGE} newest, {PARTITIONS} partitions merged by time",
              result["page"], "ms", round(result["raw_page"], 1)),
-        _row(f"scan {MESSAGES:,} with a JMESPath field filter (one matches)",
+        compared(f"scan {MESSAGES:,} with a JMESPath field filter (one matches)",
              result["scan"], "ms", round(result["raw_all"], 1), f"≤ {TARGET_SCAN_MS:,} ms",
              result["scan"] <= TARGET_SCAN_MS),
-        _row("per message scanned (fetch + filter)", per_message_us, "µs", round(raw_us, 1)),
+        compared("per message scanned (fetch + filter)", per_message_us, "µs", round(raw_us, 1)),
     ]  # fmt: skip
 
 
@@ -119,9 +114,4 @@ def main() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    for row in main():
-        print(f"{row['name']:<80} {row['value']:>10} {row['unit']}  baseline {row['baseline']}")
+    run_alone(main)

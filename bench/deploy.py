@@ -21,7 +21,8 @@ from pathlib import Path
 
 import requests
 
-from bench.views import _child_env, _psql, _row, _server_url
+from bench.rows import row
+from bench.views import child_env, run_psql, server_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "flex_bench_deploy"
@@ -129,13 +130,13 @@ def main() -> list[dict]:
 
     var = ROOT / "var" / "bench-deploy"
     var.mkdir(parents=True, exist_ok=True)
-    server = _server_url()
-    _psql(server, "-c", f"DROP DATABASE IF EXISTS {DB}")
-    _psql(server, "-c", f"CREATE DATABASE {DB}")
+    server = server_url()
+    run_psql(server, "-c", f"DROP DATABASE IF EXISTS {DB}")
+    run_psql(server, "-c", f"CREATE DATABASE {DB}")
     broker_port = tansu.free_port()
     broker = tansu.start(broker_port, log=var / "tansu.log")
     try:
-        env = {**_child_env(DB), "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
+        env = {**child_env(DB), "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
                "FLEX_CELERY_QUEUE": "flex-bench-deploy", "FLEX_CELERY_WORKERS": "2",
                "ALLOWED_HOSTS": "127.0.0.1", "FLEX_VAR_DIR": str(var)}  # fmt: skip
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
@@ -148,9 +149,9 @@ def main() -> list[dict]:
         tansu.stop(broker)
     one, three = figures[1], figures[3]
     return [
-        _row(f"{ACTIONS} actions from {CLIENTS} clients, 1 web process", round(one, 1),
+        row(f"{ACTIONS} actions from {CLIENTS} clients, 1 web process", round(one, 1),
              "actions/s"),
-        _row(f"{ACTIONS} actions from {CLIENTS} clients, 3 web processes", round(three, 1),
+        row(f"{ACTIONS} actions from {CLIENTS} clients, 3 web processes", round(three, 1),
              "actions/s", round(one, 1), round(three / one, 2)),
     ]  # fmt: skip
 
@@ -163,6 +164,6 @@ if __name__ == "__main__":
         django.setup()
         print(json.dumps(_setup()))
     else:
-        from bench.views import _print
+        from bench.rows import print_rows
 
-        _print(main())
+        print_rows(main())

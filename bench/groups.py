@@ -15,9 +15,10 @@ Run: ``python -m bench.groups`` (or ``python -m bench.report bench.groups``).
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
+
+from bench.rows import compared, run_alone
 
 GROUPS = 500
 PARTITIONS = 20
@@ -127,20 +128,14 @@ def measure(cluster) -> dict:
     }
 
 
-def _row(name, value, unit, baseline=None, target=None, ok=None) -> dict:
-    ratio = round(value / baseline, 2) if baseline else None
-    return {"name": name, "value": round(value, 1), "unit": unit, "baseline": baseline,
-            "ratio": ratio, "target": target, "ok": ok}  # fmt: skip
-
-
 def rows(m: dict) -> list[dict]:
     what = f"{GROUPS} groups × {PARTITIONS} partitions"
     raw = m["raw"]
-    out = [_row(f"raw admin calls behind the list, {what}, p50", raw["p50"], "ms")]
+    out = [compared(f"raw admin calls behind the list, {what}, p50", raw["p50"], "ms")]
     for key, label in (("page", "Consumer groups page (test Client)"), ("api", "groups API")):
-        out.append(_row(f"{label}, {what}, p50", m[key]["p50"], "ms", round(raw["p50"], 1)))
+        out.append(compared(f"{label}, {what}, p50", m[key]["p50"], "ms", round(raw["p50"], 1)))
         out.append(
-            _row(f"{label}, {what}, p95", m[key]["p95"], "ms", round(raw["p95"], 1),
+            compared(f"{label}, {what}, p95", m[key]["p95"], "ms", round(raw["p95"], 1),
                  f"< {TARGET_MS} ms", m[key]["p95"] < TARGET_MS)
         )  # fmt: skip
     return out
@@ -155,9 +150,4 @@ def main() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    for row in main():
-        print(row)
+    run_alone(main)

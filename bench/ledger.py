@@ -26,8 +26,9 @@ import random
 import statistics
 import time
 
-from bench.audit import _actor, _ctx, _operation, print_rows, scratch_stack
-from bench.views import GENERATE, KNOWN_COLUMNS, _row
+from bench.audit import sample_actor, sample_ctx, sample_operation, scratch_stack
+from bench.rows import row, run_alone
+from bench.views import GENERATE, KNOWN_COLUMNS
 
 SIZE = int(os.environ.get("FLEX_BENCH_LEDGER_SIZE", "2000000"))
 ROUND_RECORDS = 2000
@@ -73,14 +74,14 @@ def measure_signing() -> list[dict]:
     from audit import scheduling as delivery
     from topics.audit_sink import KafkaTransport
 
-    actor, ctx = _actor(), _ctx()
-    gate.perform(actor, _operation("warm"), ctx)
+    actor, ctx = sample_actor(), sample_ctx()
+    gate.perform(actor, sample_operation("warm"), ctx)
     delivery.run("kafka", budget=600)  # creates the topic, builds the producer
     signed_messages = KafkaTransport._messages
 
     def drained(mode: str, round_: int) -> float:
         for i in range(ROUND_RECORDS):
-            gate.perform(actor, _operation(f"sign-{round_}-{mode}-{i}"), ctx)
+            gate.perform(actor, sample_operation(f"sign-{round_}-{mode}-{i}"), ctx)
         KafkaTransport.signed = mode == "signed"
         KafkaTransport._messages = _constant_headers if mode == "headers" else signed_messages
         started = time.perf_counter()
@@ -104,7 +105,7 @@ def measure_signing() -> list[dict]:
     unsigned = round(statistics.median(rates["unsigned"]))
     sign_us, gate_us = _gate_cost(actor, ctx)
     return [
-        _row(
+        row(
             f"(a) records/s to the topic, signed ({ROUNDS}×{ROUND_RECORDS:,}, median)",
             round(statistics.median(rates["signed"])),
             "records/s",
@@ -113,14 +114,14 @@ def measure_signing() -> list[dict]:
             "≥ 0.9× unsigned (signing adds ≤ 10%)",
             ratio >= 0.9,
         ),
-        _row(
+        row(
             "(a) of which the two headers alone (fixed bytes, no signing)",
             round(statistics.median(rates["headers"])),
             "records/s",
             unsigned,
             round(statistics.median(header_ratios), 3),
         ),
-        _row(
+        row(
             "(a) signing a record as the gate writes it (sign_draft)",
             round(sign_us, 1),
             "µs per record",
@@ -136,14 +137,14 @@ def _gate_cost(actor, ctx, n: int = 500) -> tuple[float, float]:
     """µs per record of ``sign_draft`` alone, and of the whole ``gate.perform``."""
     from audit import gate, signing
 
-    records = [gate.perform(actor, _operation(f"gate-{i}"), ctx).record for i in range(n)]
+    records = [gate.perform(actor, sample_operation(f"gate-{i}"), ctx).record for i in range(n)]
     started = time.perf_counter()
     for record in records:
         signing.sign_draft(record)
     sign_us = (time.perf_counter() - started) / n * 1e6
     started = time.perf_counter()
     for i in range(n):
-        gate.perform(actor, _operation(f"gate-again-{i}"), ctx)
+        gate.perform(actor, sample_operation(f"gate-again-{i}"), ctx)
     return sign_us, (time.perf_counter() - started) / n * 1e6
 
 
@@ -264,8 +265,8 @@ def measure_proofs() -> list[dict]:
     raw = _p95(_raw([ids[s] for s in seqs]))
     label = f"{SIZE / 1e6:g}M" if SIZE >= 1_000_000 else f"{SIZE // 1000}k"
     return [
-        _row(f"(b) {label} records, tree and seals made in SQL", round(seconds, 1), "s"),
-        _row(
+        row(f"(b) {label} records, tree and seals made in SQL", round(seconds, 1), "s"),
+        row(
             f"(b) {label}: GET /api/audit/<id>/proof p95 ({REQUESTS} records, auditor)",
             round(_p95(proof_ms), 2),
             "ms",
@@ -274,8 +275,8 @@ def measure_proofs() -> list[dict]:
             "≤ 100 ms",
             _p95(proof_ms) <= 100,
         ),
-        _row(f"(b) {label}: proof p50", round(statistics.median(proof_ms), 2), "ms"),
-        _row(
+        row(f"(b) {label}: proof p50", round(statistics.median(proof_ms), 2), "ms"),
+        row(
             f"(b) {label}: GET /api/audit/checkpoints/consistency p95 "
             f"({older.records:,} → {newest.records:,})",
             round(_p95(cons_ms), 2),
@@ -317,7 +318,7 @@ def measure_growth() -> list[dict]:
         size = ledger.extend(GROW)
     seconds = time.perf_counter() - started
     return [
-        _row(
+        row(
             f"(c) the checkpoint task appends {size - start_size:,} leaves to the tree",
             round(seconds * 1000),
             "ms",
@@ -352,8 +353,4 @@ def main() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    print_rows(main(), width=80)
+    run_alone(main)

@@ -13,10 +13,11 @@ Run: ``python -m bench.masking`` (or ``python -m bench.report bench.masking``).
 from __future__ import annotations
 
 import json
-import os
 import random
 import statistics
 import time
+
+from bench.rows import compared, run_alone
 
 MESSAGES = 500
 POLICIES = 20
@@ -94,31 +95,25 @@ def measure(cluster, topic: str) -> dict:
     }
 
 
-def _row(name, value, unit, baseline=None, target=None, ok=None) -> dict:
-    ratio = round(value / baseline, 2) if baseline else None
-    return {"name": name, "value": round(value, 1), "unit": unit, "baseline": baseline,
-            "ratio": ratio, "target": target, "ok": ok}  # fmt: skip
-
-
 def rows(result: dict) -> list[dict]:
     added = result["masked"] - result["plain"]
     what = f"{MESSAGES} JSON messages of 2 KB"
     return [
-        _row(f"read {what}, no data policies (fetch + render)", result["read_plain"], "ms"),
-        _row(
+        compared(f"read {what}, no data policies (fetch + render)", result["read_plain"], "ms"),
+        compared(
             f"read {what}, {POLICIES} data policies (fetch + mask + render)",
             result["read_masked"],
             "ms",
             round(result["read_plain"], 1),
         ),  # fmt: skip
-        _row(f"render {what}, no data policies", result["plain"], "ms"),
-        _row(
+        compared(f"render {what}, no data policies", result["plain"], "ms"),
+        compared(
             f"mask + render {what}, {POLICIES} data policies",
             result["masked"],
             "ms",
             round(result["plain"], 1),
         ),  # fmt: skip
-        _row(
+        compared(
             f"added by masking {what} with {POLICIES} policies",
             added,
             "ms",
@@ -144,9 +139,4 @@ def main() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    for row in main():
-        print(f"{row['name']:<80} {row['value']:>10} {row['unit']}  baseline {row['baseline']}")
+    run_alone(main)

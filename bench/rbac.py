@@ -22,6 +22,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+from bench.rows import row, run_alone
+
 SIZES = (10, 100, 1_000, 10_000)
 TARGET = 100_000  # decisions/s with 1,000 policies; uncached at 10,000 over 100 roles
 FIRST_TARGET_MS = 100  # the first decision after a change of 10,000 policies
@@ -130,24 +132,8 @@ def measure(count: int) -> list[dict]:
     return [
         _row(f"engine.decide, {label}", public, baseline, TARGET if count == 1_000 else None),
         _row(f"index without LRU, {label}", unmemoised, baseline, None),
-        {
-            "name": f"compile {label} (from the database)",
-            "value": round(compile_ms, 1),
-            "unit": "ms",
-            "baseline": None,
-            "ratio": None,
-            "target": None,
-            "ok": None,
-        },
-        {
-            "name": f"queries allowed, {label}",
-            "value": allowed,
-            "unit": f"of {len(answers)}",
-            "baseline": None,
-            "ratio": None,
-            "target": None,
-            "ok": None,
-        },
+        row(f"compile {label} (from the database)", round(compile_ms, 1), "ms"),
+        row(f"queries allowed, {label}", allowed, f"of {len(answers)}"),
     ]
 
 
@@ -209,15 +195,7 @@ def measure_temporary() -> list[dict]:
     return [
         _row(f"engine.decide, {label}", public, baseline, TARGET),
         _row(f"index without LRU, {label}", unmemoised, baseline, None),
-        {
-            "name": f"queries a temporary policy matched, {label}",
-            "value": matched,
-            "unit": f"of {len(answers):,}",
-            "baseline": None,
-            "ratio": None,
-            "target": None,
-            "ok": None,
-        },
+        row(f"queries a temporary policy matched, {label}", matched, f"of {len(answers):,}"),
     ]
 
 
@@ -334,39 +312,17 @@ def measure_scale() -> list[dict]:
 
 
 def _ms_row(name: str, value: float, target: int | None) -> dict:
-    return {
-        "name": name,
-        "value": round(value, 1),
-        "unit": "ms",
-        "baseline": None,
-        "ratio": None,
-        "target": target,
-        "ok": None if target is None else value <= target,
-    }
+    return row(name, round(value, 1), "ms", target=target,
+               ok=None if target is None else value <= target)  # fmt: skip
 
 
 def _count_row(name: str, note: str, allowed: int, queries: list) -> dict:
-    return {
-        "name": f"{name} ({note})",
-        "value": allowed,
-        "unit": f"allowed of {len(queries):,}",
-        "baseline": None,
-        "ratio": None,
-        "target": None,
-        "ok": None,
-    }
+    return row(f"{name} ({note})", allowed, f"allowed of {len(queries):,}")
 
 
 def _row(name: str, value: float, baseline: float, target: int | None) -> dict:
-    return {
-        "name": name,
-        "value": round(value),
-        "unit": "decisions/s",
-        "baseline": round(baseline),
-        "ratio": round(value / baseline, 3),
-        "target": target,
-        "ok": None if target is None else value >= target,
-    }
+    return row(name, round(value), "decisions/s", round(baseline), round(value / baseline, 3),
+               target, None if target is None else value >= target)  # fmt: skip
 
 
 def main() -> list[dict]:
@@ -392,15 +348,4 @@ def main() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
-    django.setup()
-    for row in main():
-        line = f"{row['name']:<80} {row['value']:>12,} {row['unit']}"
-        if row["baseline"]:
-            line += f"  (dict lookup {row['baseline']:,}/s, ratio {row['ratio']})"
-        if row["target"]:
-            sign = "<=" if row["unit"] == "ms" else ">="
-            line += f"  target {sign} {row['target']:,}: {'ok' if row['ok'] else 'MISSED'}"
-        print(line)
+    run_alone(main)

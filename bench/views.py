@@ -29,6 +29,8 @@ from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.rows import print_rows, row
+
 ROOT = Path(__file__).resolve().parent.parent
 # FLEX_BENCH_VIEWS_SIZES=20000,200000 for a quick trial run.
 SIZES = tuple(
@@ -98,18 +100,6 @@ KNOWN_COLUMNS = {
 }  # fmt: skip
 
 
-def _row(name, value, unit, baseline=None, ratio=None, target=None, ok=None) -> dict:
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline": baseline,
-        "ratio": ratio,
-        "target": target,
-        "ok": ok,
-    }
-
-
 def _p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -118,7 +108,7 @@ def _p95(samples: list[float]) -> float:
 # The parent: scratch databases, one child per size ----------------------------------------
 
 
-def _server_url() -> str:
+def server_url() -> str:
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not url.startswith("postgres"):
         raise RuntimeError("bench.views needs PostgreSQL (DATABASE_URL)")
@@ -126,16 +116,16 @@ def _server_url() -> str:
 
 
 def _db_url(name: str) -> str:
-    parts = urlsplit(_server_url())
+    parts = urlsplit(server_url())
     return parts._replace(path="/" + name).geturl()
 
 
-def _psql(url: str, *args: str, **kw) -> subprocess.CompletedProcess:
+def run_psql(url: str, *args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", *args], check=True,
                           capture_output=True, text=True, **kw)  # fmt: skip
 
 
-def _child_env(name: str) -> dict[str, str]:
+def child_env(name: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": _db_url(name), "FLEX_TEST_DB_NAME": ""}
     env.update(DEBUG="false", ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="flex.settings")
     env.setdefault("SECRET_KEY", "flex-bench-only")
@@ -163,7 +153,7 @@ def _bench_signing_key() -> str:
 
 def _child(name: str, *args: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.views", *args], cwd=ROOT, env=_child_env(name),
+        [sys.executable, "-m", "bench.views", *args], cwd=ROOT, env=child_env(name),
         capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode:
@@ -174,24 +164,24 @@ def _child(name: str, *args: str) -> dict:
 def prepare(size: int) -> str:
     """A fresh scratch database holding ``size`` records over the last 30 days."""
     name = f"{DB_PREFIX}_{size}"
-    server = _server_url()
+    server = server_url()
     if REUSE and _holds(name, size):
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
-                       env=_child_env(name), check=True)  # fmt: skip
+                       env=child_env(name), check=True)  # fmt: skip
         return name
-    _psql(server, "-c", f"DROP DATABASE IF EXISTS {name}")
-    _psql(server, "-c", f"CREATE DATABASE {name}")
+    run_psql(server, "-c", f"DROP DATABASE IF EXISTS {name}")
+    run_psql(server, "-c", f"CREATE DATABASE {name}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
-                   env=_child_env(name), check=True)  # fmt: skip
+                   env=child_env(name), check=True)  # fmt: skip
     _child(name, "--generate", str(size))
     return name
 
 
 def _holds(name: str, size: int) -> bool:
-    exists = _psql(_server_url(), "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    exists = run_psql(server_url(), "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
     if exists.stdout.strip() != "1":
         return False
-    count = _psql(_db_url(name), "-c", "SELECT count(*) FROM audit_auditrecord")
+    count = run_psql(_db_url(name), "-c", "SELECT count(*) FROM audit_auditrecord")
     return int(count.stdout.strip()) == size
 
 
@@ -206,7 +196,7 @@ def measure(size: int) -> dict:
 def _psql_copy(name: str, select: str, rows: int) -> dict:
     """``psql \\copy`` of the export's SELECT to /dev/null: the raw rows/s."""
     start = time.perf_counter()
-    _psql(_db_url(name), "-c", f"\\copy ({select}) TO '/dev/null' WITH (FORMAT csv)")
+    run_psql(_db_url(name), "-c", f"\\copy ({select}) TO '/dev/null' WITH (FORMAT csv)")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "rows_per_s": rows / seconds}
 
@@ -216,19 +206,19 @@ def rows_for(size: int, m: dict) -> list[dict]:
     page, raw = m["page_p95_ms"], m["raw_p95_ms"]
     export, copy = m["export"], m["copy"]
     return [
-        _row(f"{label}: Audit log page p95 (auditor, test Client)", round(page, 2), "ms",
+        row(f"{label}: Audit log page p95 (auditor, test Client)", round(page, 2), "ms",
              round(raw, 3), round(page / raw, 1), "≤ 25 ms", page <= 25),
-        *[_row(f"{label}: Audit log page ?{f['query']} p95", round(f["p95_ms"], 2), "ms",
+        *[row(f"{label}: Audit log page ?{f['query']} p95", round(f["p95_ms"], 2), "ms",
                round(f["raw_p95_ms"], 3), round(f["p95_ms"] / f["raw_p95_ms"], 1), "≤ 25 ms",
                f["p95_ms"] <= 25) for f in m["filters"].values()],
-        _row(f"{label}: Audit log page p50", round(m["page_p50_ms"], 2), "ms"),
-        _row(f"{label}: chart's first (uncached) render of the page", round(m["cold_ms"], 1),
+        row(f"{label}: Audit log page p50", round(m["page_p50_ms"], 2), "ms"),
+        row(f"{label}: chart's first (uncached) render of the page", round(m["cold_ms"], 1),
              "ms", round(m["chart_raw_ms"], 1), round(m["cold_ms"] / m["chart_raw_ms"], 2)),
-        _row(f"{label}: CSV export of the window ({export['rows']:,} rows)",
+        row(f"{label}: CSV export of the window ({export['rows']:,} rows)",
              round(export["rows_per_s"]), "rows/s", round(copy["rows_per_s"]),
              round(export["rows_per_s"] / copy["rows_per_s"], 2), "≥ 0.5× psql \\copy",
              export["rows_per_s"] >= 0.5 * copy["rows_per_s"]),
-        _row(f"{label}: export process peak RSS", round(export["peak_rss_mb"], 1), "MB",
+        row(f"{label}: export process peak RSS", round(export["peak_rss_mb"], 1), "MB",
              round(export["rss_before_mb"], 1), None, "≤ 150 MB", export["peak_rss_mb"] <= 150),
     ]  # fmt: skip
 
@@ -243,7 +233,7 @@ def main() -> list[dict]:
         growth = f"{_label(last)} vs {_label(first)}"
         for stat in ("page_p95_ms", "page_p50_ms"):
             small, large = results[first][stat], results[last][stat]
-            rows.append(_row(f"page {stat[5:8]} growth, {growth}", round(large, 2), "ms",
+            rows.append(row(f"page {stat[5:8]} growth, {growth}", round(large, 2), "ms",
                              round(small, 2), round(large / small, 2), "≤ 1.2×",
                              large / small <= 1.2))  # fmt: skip
     return rows
@@ -461,16 +451,6 @@ def export() -> dict:
     }
 
 
-def _print(rows: list[dict]) -> None:
-    for row in rows:
-        line = f"{row['name']:<62} {row['value']:>12,} {row['unit']}"
-        if row["baseline"] is not None:
-            line += f"  (raw {row['baseline']:,}, ratio {row['ratio']})"
-        if row["target"]:
-            line += f"  target {row['target']}: {'ok' if row['ok'] else 'MISSED'}"
-        print(line)
-
-
 if __name__ == "__main__":
     import django
 
@@ -483,4 +463,4 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--export":
         print(json.dumps(export()))
     else:
-        _print(main())
+        print_rows(main())
