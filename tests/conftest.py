@@ -152,7 +152,7 @@ class Worker:
         self.process = None
 
 
-def _redis_flush() -> None:
+def redis_flush() -> None:
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -168,7 +168,7 @@ def celery_worker(transactional_db: None, broker: Broker, tmp_path: Path) -> Ite
 
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}"
-    _redis_flush()
+    redis_flush()
     env = {
         **os.environ,
         "DATABASE_URL": url,

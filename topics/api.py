@@ -114,12 +114,12 @@ def _body(request: Request) -> tuple[dict, OperationError | None]:
     return data, None
 
 
-def _checked(request: Request, check: Callable) -> tuple[dict, validation.Checked]:
+def checked_body(request: Request, check: Callable) -> tuple[dict, validation.Checked]:
     data, unreadable = _body(request)
     return data, operations.refused(unreadable) if unreadable else check(data)
 
 
-def _answer(outcome: Outcome, body: Callable[[Outcome], dict], ok_status: int) -> Response:
+def answer_outcome(outcome: Outcome, body: Callable[[Outcome], dict], ok_status: int) -> Response:
     if outcome.status == AuditRecord.STAGED:  # a Stage policy: sent for approval
         staged = {"status": "staged", **outcome.result, "audit_record": str(outcome.record.id)}
         return Response(staged, status=status.HTTP_202_ACCEPTED)
@@ -132,7 +132,7 @@ def _answer(outcome: Outcome, body: Callable[[Outcome], dict], ok_status: int) -
 
 def _run(request: Request, operation: Operation, ok_status: int = 200) -> Response:
     outcome = operations.run_request(request, operation, via="api")
-    return _answer(outcome, lambda done: {"result": done.result}, ok_status)
+    return answer_outcome(outcome, lambda done: {"result": done.result}, ok_status)
 
 
 class ClusterListView(APIView):
@@ -203,7 +203,7 @@ class TopicListView(APIView):
         responses={201: ResultSerializer, 409: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str) -> Response:
-        data, checked = _checked(request, validation.check_create)
+        data, checked = checked_body(request, validation.check_create)
         operation = operations.topic_create(operations.target(cluster), checked, data)
         return _run(request, operation, status.HTTP_201_CREATED)
 
@@ -253,7 +253,7 @@ class TopicConfigsView(APIView):
         responses={200: ResultSerializer, **CHANGE_ERRORS},
     )
     def patch(self, request: Request, cluster: str, topic: str) -> Response:
-        data, checked = _checked(request, validation.check_config_change)
+        data, checked = checked_body(request, validation.check_config_change)
         operation = operations.topic_configs_edit(operations.target(cluster), topic, checked, data)
         return _run(request, operation)
 
@@ -272,7 +272,7 @@ class TopicMessagesView(APIView):
     def get(self, request: Request, cluster: str, topic: str) -> Response:
         where = operations.target(cluster)
         outcome = _browse(request, where, topic, download=False)
-        return _answer(
+        return answer_outcome(
             outcome, lambda done: reads.page_json(done.result, where=where, topic=topic), 200
         )
 
@@ -284,7 +284,7 @@ class TopicMessagesView(APIView):
         responses={201: ResultSerializer, 413: ErrorSerializer, **CHANGE_ERRORS},
     )
     def post(self, request: Request, cluster: str, topic: str) -> Response:
-        data, checked = _checked(request, validation.check_message)
+        data, checked = checked_body(request, validation.check_message)
         operation = operations.message_produce(operations.target(cluster), topic, checked, data)
         return _run(request, operation, status.HTTP_201_CREATED)
 
@@ -317,7 +317,7 @@ class MessagesDownloadView(APIView):
     def get(self, request: Request, cluster: str, topic: str) -> HttpResponse | Response:
         outcome = _browse(request, operations.target(cluster), topic, download=True)
         if not outcome.ok:
-            return _answer(outcome, dict, 200)
+            return answer_outcome(outcome, dict, 200)
         return reads.download_response(outcome.result, f"{topic}-page")
 
 

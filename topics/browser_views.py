@@ -11,7 +11,7 @@ from rbac.roles import roles_for_user
 from topics import operations, reads, validation
 from topics.forms import ReadForm, bound
 from topics.operations import Target
-from topics.views import _page, _topic_context, authorized
+from topics.views import authorized, render_page, topic_context
 
 
 @require_GET
@@ -20,9 +20,9 @@ def topic_messages(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     """The message browser; submitted (``mode`` or ``cursor`` given), the read runs through
     the gate and the page shows it with Older/Newer links and a download of the page."""
     where = operations.target(cluster)
-    context = _topic_context(request, where, topic, "messages")
+    context = topic_context(request, where, topic, "messages")
     if "mode" not in request.GET and "cursor" not in request.GET:
-        return _page(request, "topic_messages.html", {**context, "form": ReadForm()})
+        return render_page(request, "topic_messages.html", {**context, "form": ReadForm()})
     outcome, checked = _read(request, where, topic, request.GET)
     context.update(form=bound(ReadForm(request.GET), checked), outcome=outcome)
     if outcome.ok:
@@ -30,7 +30,7 @@ def topic_messages(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
         context.update(
             browse=shown, messages_read=shown["messages"], links=_page_links(request, shown)
         )
-    return _page(request, "topic_messages.html", context, outcome.http_status)
+    return render_page(request, "topic_messages.html", context, outcome.http_status)
 
 
 def _read(
@@ -73,14 +73,14 @@ def message_detail(
 ) -> HttpResponse:
     """One message, its whole value (not cut at the display limit); a read like any other."""
     where = operations.target(cluster)
-    context = _topic_context(request, where, topic, "messages")
+    context = topic_context(request, where, topic, "messages")
     data = _one(partition, offset)
     outcome, _checked = _read(request, where, topic, data)
     context.update(outcome=outcome, partition=partition, offset=offset)
     if outcome.ok:
         found = [m for m in outcome.result.read.messages if m.message.offset == offset]
         context["message"] = reads.message_json(found[0], full=True) if found else None
-    return _page(request, "message_detail.html", context, outcome.http_status)
+    return render_page(request, "message_detail.html", context, outcome.http_status)
 
 
 def _one(partition: int, offset: int) -> QueryDict:
@@ -109,7 +109,7 @@ def _download(request: HttpRequest, cluster: str, topic: str, data, label: str) 
     where = operations.target(cluster)
     outcome, checked = _read(request, where, topic, data, download=True)
     if not outcome.ok:
-        context = _topic_context(request, where, topic, "messages")
+        context = topic_context(request, where, topic, "messages")
         context.update(form=bound(ReadForm(data), checked), outcome=outcome)
-        return _page(request, "topic_messages.html", context, outcome.http_status)
+        return render_page(request, "topic_messages.html", context, outcome.http_status)
     return reads.download_response(outcome.result, f"{topic}-{label}")

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from lib.schema import ErrorSerializer
 from topics import group_operations, group_validation, operations, reads
-from topics.api import CLUSTER_PARAMS, ERRORS, _answer, _checked
+from topics.api import CLUSTER_PARAMS, ERRORS, answer_outcome, checked_body
 from topics.serializers import (
     GroupDetailSerializer,
     GroupListSerializer,
@@ -74,13 +74,13 @@ class GroupDetailView(APIView):
         operation = group_operations.group_delete(operations.target(cluster), group, checked, {})
         outcome = operations.run_request(request, operation, via="api")
         if not outcome.ok:
-            return _answer(outcome, dict, status.HTTP_204_NO_CONTENT)
+            return answer_outcome(outcome, dict, status.HTTP_204_NO_CONTENT)
         headers = {"Flex-Audit-Record": str(outcome.record.id)}
         return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
 
 
 class GroupOffsetsView(APIView):
-    handles_oversized = True  # its writes read the body through _checked, which refuses it
+    handles_oversized = True  # its writes read the body through checked_body, which refuses it
 
     @extend_schema(
         summary="Reset a group's offsets, or preview the plan (GROUP_EDIT; recorded)",
@@ -89,10 +89,10 @@ class GroupOffsetsView(APIView):
         responses={200: GroupResetResultSerializer, **CONFLICT, **ERRORS},
     )
     def post(self, request: Request, cluster: str, group: str) -> Response:
-        data, checked = _checked(
+        data, checked = checked_body(
             request, lambda body: group_validation.check_reset(body, group=group)
         )
         where = operations.target(cluster)
         operation = group_operations.group_offsets_reset(where, group, checked, data)
         outcome = operations.run_request(request, operation, via="api")
-        return _answer(outcome, lambda done: done.result, status.HTTP_200_OK)
+        return answer_outcome(outcome, lambda done: done.result, status.HTTP_200_OK)

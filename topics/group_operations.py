@@ -34,7 +34,7 @@ from topics.group_validation import (
     reset_request,
 )
 from topics.models import Cluster
-from topics.operations import Target, _operation, target
+from topics.operations import Target, gate_operation, target
 from topics.validation import Checked
 
 PREVIEW, RESET, DELETE = (
@@ -66,7 +66,7 @@ def _group_operation(
         request["changes"] = [change.as_json() for change in run(cluster)]
         return {**(answer or {}), "changes": request["changes"]}
 
-    return _operation(
+    return gate_operation(
         event,
         where,
         name,

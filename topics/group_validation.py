@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from topics.checks import Checked, Problems, integer, text
 from topics.kafka import RESET_MODES, ResetSpec
-from topics.validation import _page_text, parse_timestamp, topic_name_problem
+from topics.validation import page_text, parse_timestamp, topic_name
 
 RESET_FIELDS = ("topic", "partitions", "to", "value", "dry_run")
 INT64 = 2**63 - 1  # what Kafka's offsets and timestamps hold
@@ -97,17 +97,9 @@ def _value(problems: Problems, data: Mapping, to: str, page: bool) -> int | None
 def check_reset(data: Mapping, *, group: str, page: bool = False) -> Checked[Reset]:
     problems = Problems()
     if page:
-        _page_text(problems, data, RESET_FIELDS)
+        page_text(problems, data, RESET_FIELDS)
     _group(problems, group)
-    topic = data.get("topic")
-    if not isinstance(topic, str) or not topic.strip():
-        problems.add("topic", "this field is required")
-        topic = ""
-    else:
-        topic = topic.strip()
-        problem = topic_name_problem(topic)
-        if problem:
-            problems.add("topic", problem)
+    topic = topic_name(problems, data, "topic")
     to = data.get("to")
     if to not in RESET_MODES:
         problems.add("to", f"must be one of {', '.join(RESET_MODES)}")

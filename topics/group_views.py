@@ -17,20 +17,20 @@ from topics import group_operations, group_validation, operations, reads
 from topics.forms import ConfirmGroupForm, GroupResetForm, bound
 from topics.operations import Target
 from topics.views import (
-    _checked_post,
-    _known,
-    _page,
-    _sent_for_approval,
-    _staged,
-    _stand_in,
     authorized,
+    checked_post,
     handles_oversized,
+    is_staged,
+    known_target,
+    render_page,
+    sent_for_approval,
+    stand_in,
 )
 
 
 def _group_context(request: HttpRequest, where: Target, group: str) -> dict:
     return {
-        "cluster": where.cluster or _stand_in(where),
+        "cluster": where.cluster or stand_in(where),
         "group": group,
         "can": reads.group_controls(request.user, where, group),
     }
@@ -39,7 +39,7 @@ def _group_context(request: HttpRequest, where: Target, group: str) -> dict:
 @require_GET
 @authorized
 def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
-    where = _known(cluster)
+    where = known_target(cluster)
     if cluster != where.id:
         return redirect("group-list", cluster=where.id)
     query = request.GET.get("q", "").strip()
@@ -48,22 +48,26 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
     try:
         context["groups"] = reads.groups(where.cluster, query=query, sort=sort)
     except OperationError as exc:
-        return _page(request, "group_list.html", {**context, "error": exc.message}, exc.status)
-    return _page(request, "group_list.html", context)
+        return render_page(
+            request, "group_list.html", {**context, "error": exc.message}, exc.status
+        )
+    return render_page(request, "group_list.html", context)
 
 
 @require_GET
 @authorized
 def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    where = _known(cluster)
+    where = known_target(cluster)
     if cluster != where.id:
         return redirect("group-detail", cluster=where.id, group=group)
     context = _group_context(request, where, group)
     try:
         context["detail"] = reads.group(where.cluster, group)
     except OperationError as exc:
-        return _page(request, "group_detail.html", {**context, "error": exc.message}, exc.status)
-    return _page(request, "group_detail.html", context)
+        return render_page(
+            request, "group_detail.html", {**context, "error": exc.message}, exc.status
+        )
+    return render_page(request, "group_detail.html", context)
 
 
 @handles_oversized
@@ -75,14 +79,14 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     context = _group_context(request, where, group)
     if request.method == "GET":
         form = GroupResetForm(initial={"topic": request.GET.get("topic", "")})
-        return _page(request, "group_reset.html", {**context, "form": form})
-    data, checked = _checked_post(
+        return render_page(request, "group_reset.html", {**context, "form": form})
+    data, checked = checked_post(
         request, lambda posted: group_validation.check_reset(posted, group=group, page=True)
     )
     operation = group_operations.group_offsets_reset(where, group, checked, data)
     outcome = operations.run_request(request, operation, via="ui")
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "group-detail", cluster=where.id, group=group)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "group-detail", cluster=where.id, group=group)
     if outcome.ok and not outcome.result["dry_run"]:
         count = len(outcome.result["changes"])
         messages.success(request, f"Offsets of {group} reset on {count} partition(s).")
@@ -90,7 +94,7 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     context.update(form=bound(GroupResetForm(data), checked), outcome=outcome)
     if outcome.ok:
         context["changes"] = outcome.result["changes"]
-    return _page(request, "group_reset.html", context, outcome.http_status)
+    return render_page(request, "group_reset.html", context, outcome.http_status)
 
 
 @handles_oversized
@@ -100,16 +104,16 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     where = operations.target(cluster)
     context = _group_context(request, where, group)
     if request.method == "GET":
-        return _page(request, "group_confirm.html", {**context, "form": ConfirmGroupForm()})
-    data, checked = _checked_post(
+        return render_page(request, "group_confirm.html", {**context, "form": ConfirmGroupForm()})
+    data, checked = checked_post(
         request, lambda posted: group_validation.check_delete(posted, group=group, page=True)
     )
     operation = group_operations.group_delete(where, group, checked, data)
     outcome = operations.run_request(request, operation, via="ui")
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "group-detail", cluster=where.id, group=group)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "group-detail", cluster=where.id, group=group)
     if outcome.ok:
         messages.success(request, f"Consumer group {group} deleted.")
         return redirect("group-list", cluster=where.id)
     context.update(form=bound(ConfirmGroupForm(data), checked), outcome=outcome)
-    return _page(request, "group_confirm.html", context, outcome.http_status)
+    return render_page(request, "group_confirm.html", context, outcome.http_status)

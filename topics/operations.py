@@ -110,7 +110,7 @@ def target(key: str) -> Target:
     return Target(key, found)
 
 
-def _operation(
+def gate_operation(
     event: str,
     where: Target,
     name: str,
@@ -160,7 +160,7 @@ def topic_create(where: Target, checked: Checked[NewTopic], data: Mapping) -> Op
             "partitions": str(new.partitions),
             "config-items": dict(new.configs),
         }
-    return _operation(
+    return gate_operation(
         "mutation/create-topic",
         where,
         request["topic-name"],
@@ -187,7 +187,7 @@ def _topic_given(new: NewTopic) -> dict:
 
 
 def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
-    return _operation(
+    return gate_operation(
         "mutation/delete-topic",
         where,
         name,
@@ -199,7 +199,7 @@ def topic_delete(where: Target, name: str, checked: Checked) -> Operation:
 
 
 def topic_truncate(where: Target, name: str, checked: Checked) -> Operation:
-    return _operation(
+    return gate_operation(
         "mutation/truncate-topic",
         where,
         name,
@@ -236,7 +236,7 @@ def topic_configs_edit(
         )
 
     given = {"set": dict(change.set_items), "reset": list(change.reset_keys)}
-    return _operation(
+    return gate_operation(
         "mutation/edit-topic-config", where, name, request, checked, run, sensitive, given
     )
 
@@ -253,7 +253,7 @@ def message_produce(
         "value": Payload(message.value),
         "headers": {header: Payload(value) for header, value in message.headers},
     }
-    return _operation(
+    return gate_operation(
         "mutation/produce",
         where,
         name,
@@ -313,7 +313,7 @@ def messages_read(
         return page
 
     event = "query/download-topic-data" if download else "query/inspect-topic-data"
-    return _operation(event, where, name, request, checked, run)
+    return gate_operation(event, where, name, request, checked, run)
 
 
 def rebuild(stored: dict) -> Operation:

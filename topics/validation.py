@@ -82,7 +82,7 @@ class NewMessage:
     partition: int | None
 
 
-def _page_text(problems: Problems, data: Mapping, fields: tuple[str, ...]) -> None:
+def page_text(problems: Problems, data: Mapping, fields: tuple[str, ...]) -> None:
     """A page's fields are text; NUL is refused in any of them, as Django's fields do."""
     for name in fields:
         if "\x00" in str(data.get(name) or ""):
@@ -96,6 +96,19 @@ def topic_name_problem(name: str) -> str | None:
     if not TOPIC_NAME.fullmatch(name):
         return "a topic name is 1 to 249 characters of letters, digits, '.', '_' and '-'"
     return None
+
+
+def topic_name(problems: Problems, data: Mapping, field: str) -> str:
+    """The required topic name in ``field``, stripped; "" (with the problem noted) if absent."""
+    name = data.get(field)
+    if not isinstance(name, str) or not name.strip():
+        problems.add(field, "this field is required")
+        return ""
+    name = name.strip()
+    problem = topic_name_problem(name)
+    if problem:
+        problems.add(field, problem)
+    return name
 
 
 def _config_items(problems: Problems, name: str, value: object, page: bool) -> dict[str, str]:
@@ -150,16 +163,8 @@ def _config_problems(problems: Problems, name: str, items: Mapping[str, str | No
 def check_create(data: Mapping, *, page: bool = False) -> Checked[NewTopic]:
     problems = Problems()
     if page:
-        _page_text(problems, data, ("name", "configs"))
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.add("name", "this field is required")
-        name = ""
-    else:
-        name = name.strip()
-        problem = topic_name_problem(name)
-        if problem:
-            problems.add("name", problem)
+        page_text(problems, data, ("name", "configs"))
+    name = topic_name(problems, data, "name")
     partitions = integer(problems, data, "partitions", default=1, low=1, high=MAX_PARTITIONS)
     replication = integer(problems, data, "replication_factor", default=1, low=1)
     configs = _config_items(problems, "configs", data.get("configs"), page)
@@ -204,7 +209,7 @@ def create_given(data: Mapping) -> dict:
 def check_config_change(data: Mapping, *, page: bool = False) -> Checked[ConfigChange]:
     problems = Problems()
     if page:
-        _page_text(problems, data, ("set", "reset"))
+        page_text(problems, data, ("set", "reset"))
     set_items = _config_items(problems, "set", data.get("set"), page)
     reset_keys = _config_keys(problems, "reset", data.get("reset"), page)
     if not problems.fields:
@@ -283,7 +288,7 @@ def check_message(data: Mapping, *, page: bool = False) -> Checked[NewMessage]:
     """A message to produce; a page sends an empty key field for no key, and text only."""
     problems = Problems()
     if page:
-        _page_text(problems, data, ("key", "value", "headers", "partition"))
+        page_text(problems, data, ("key", "value", "headers", "partition"))
     encoding = data.get("encoding", "utf-8")
     if encoding not in ENCODINGS:
         problems.add("encoding", f"must be one of {', '.join(ENCODINGS)}")

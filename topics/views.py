@@ -53,7 +53,7 @@ def authorized(view: Callable) -> Callable:
     return wrapper
 
 
-def _known(key: str) -> Target:
+def known_target(key: str) -> Target:
     """A cluster for a page that only looks: unknown is a 404."""
     where = operations.target(key)
     if where.cluster is None:
@@ -61,21 +61,17 @@ def _known(key: str) -> Target:
     return where
 
 
-def _post(request: HttpRequest) -> tuple[QueryDict, OperationError | None]:
-    """The POST data, or a failure when the body was over the upload limit (refused unread
-    by ``flex.middleware.OversizedBodyMiddleware``, which leaves the refusal to us)."""
-    size = getattr(request, "flex_oversized", None)
-    if size is not None:
-        return QueryDict(), TooLarge(f"the request is {size} bytes: more than this server accepts")
-    return request.POST, None
-
-
-def _checked_post(
+def checked_post(
     request: HttpRequest, check: Callable[[QueryDict], validation.Checked]
 ) -> tuple[QueryDict, validation.Checked]:
-    """The POST data and ``check``'s verdict on it; a body over the limit fails unread."""
-    data, too_big = _post(request)
-    return data, operations.refused(too_big) if too_big else check(data)
+    """The POST data and ``check``'s verdict on it. A body over the upload limit, refused
+    unread by ``flex.middleware.OversizedBodyMiddleware`` (which leaves the refusal to us),
+    fails without being read."""
+    size = getattr(request, "flex_oversized", None)
+    if size is not None:
+        too_big = TooLarge(f"the request is {size} bytes: more than this server accepts")
+        return QueryDict(), operations.refused(too_big)
+    return request.POST, check(request.POST)
 
 
 def handles_oversized(view: Callable) -> Callable:
@@ -84,7 +80,7 @@ def handles_oversized(view: Callable) -> Callable:
     return view
 
 
-def _sent_for_approval(outcome: Outcome, request: HttpRequest, *where_to, **kwargs) -> HttpResponse:
+def sent_for_approval(outcome: Outcome, request: HttpRequest, *where_to, **kwargs) -> HttpResponse:
     """A Stage policy held the change: say so, link the request, and go back."""
     url = reverse("approval-detail", args=[outcome.result["approval"]])
     notice = "Sent for approval: a Stage policy applies, so an admin must approve this first."
@@ -92,16 +88,18 @@ def _sent_for_approval(outcome: Outcome, request: HttpRequest, *where_to, **kwar
     return redirect(*where_to, **kwargs)
 
 
-def _staged(outcome: Outcome) -> bool:
+def is_staged(outcome: Outcome) -> bool:
     return outcome.status == AuditRecord.STAGED
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+def render_page(
+    request: HttpRequest, template: str, context: dict, status: int = 200
+) -> HttpResponse:
     return render(request, f"topics/{template}", context, status=status)
 
 
-def _topic_context(request: HttpRequest, where: Target, topic: str, tab: str) -> dict:
-    cluster = where.cluster or _stand_in(where)
+def topic_context(request: HttpRequest, where: Target, topic: str, tab: str) -> dict:
+    cluster = where.cluster or stand_in(where)
     return {
         "cluster": cluster,
         "topic": topic,
@@ -110,7 +108,7 @@ def _topic_context(request: HttpRequest, where: Target, topic: str, tab: str) ->
     }
 
 
-def _stand_in(where: Target) -> Cluster:
+def stand_in(where: Target) -> Cluster:
     """An unknown cluster still gets its page (the operation fails, recorded, with a 404)."""
     return Cluster(name=where.key)
 
@@ -124,7 +122,7 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @authorized
 def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
-    where = _known(cluster)
+    where = known_target(cluster)
     if cluster != where.id:
         return redirect("topic-list", cluster=where.id)
     checked = validation.check_topic_list(request.GET)
@@ -136,15 +134,19 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "can_create": reads.may_create(request.user, where),
     }
     if checked.error is not None:
-        return _page(request, "topic_list.html", {**context, "error": checked.error.message}, 400)
+        return render_page(
+            request, "topic_list.html", {**context, "error": checked.error.message}, 400
+        )
     try:
         found = reads.topic_page(where.cluster, listing)
     except OperationError as exc:
-        return _page(request, "topic_list.html", {**context, "error": exc.message}, exc.status)
+        return render_page(
+            request, "topic_list.html", {**context, "error": exc.message}, exc.status
+        )
     links = _list_links(listing, found.pages)
     columns = [(column, label, links["sort"][column]) for column, label in COLUMNS]
     context.update(found=found, links=links, columns=columns)
-    return _page(request, "topic_list.html", context)
+    return render_page(request, "topic_list.html", context)
 
 
 COLUMNS = (
@@ -179,37 +181,40 @@ def _list_links(listing: TopicListQuery, pages: int) -> dict:
 @authorized
 def topic_create(request: HttpRequest, cluster: str) -> HttpResponse:
     where = operations.target(cluster)
-    context = {"cluster": where.cluster or _stand_in(where)}
+    context = {"cluster": where.cluster or stand_in(where)}
     if request.method == "GET":
         brokers = reads.broker_count(where.cluster)
         form = TopicCreateForm(brokers=brokers)
-        return _page(request, "topic_create.html", {**context, "form": form, "brokers": brokers})
-    data, too_big = _post(request)
-    checked = operations.refused(too_big) if too_big else validation.check_create(data, page=True)
+        return render_page(
+            request, "topic_create.html", {**context, "form": form, "brokers": brokers}
+        )
+    data, checked = checked_post(request, lambda posted: validation.check_create(posted, page=True))
     outcome = operations.run_request(
         request, operations.topic_create(where, checked, data), via="ui"
     )
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "topic-list", cluster=where.id)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "topic-list", cluster=where.id)
     if outcome.ok:
         name = checked.value.name
         messages.success(request, f"Topic {name} created.")
         return redirect("topic-detail", cluster=where.id, topic=name)
     context.update(form=bound(TopicCreateForm(data), checked), outcome=outcome)
-    return _page(request, "topic_create.html", context, outcome.http_status)
+    return render_page(request, "topic_create.html", context, outcome.http_status)
 
 
 @require_GET
 @authorized
 def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    where = _known(cluster)
+    where = known_target(cluster)
     if cluster != where.id:
         return redirect("topic-detail", cluster=where.id, topic=topic)
-    context = _topic_context(request, where, topic, "overview")
+    context = topic_context(request, where, topic, "overview")
     try:
         detail = reads.topic(where.cluster, topic)
     except OperationError as exc:
-        return _page(request, "topic_detail.html", {**context, "error": exc.message}, exc.status)
+        return render_page(
+            request, "topic_detail.html", {**context, "error": exc.message}, exc.status
+        )
     configs = [reads.config_row(c) for c in reads.with_defaults(detail.configs)]
     noted = any(c["note"] or not c["reported"] for c in configs)
     context.update(detail=detail, configs=configs, configs_noted=noted)
@@ -217,7 +222,7 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
         context["groups"] = reads.topic_groups(where.cluster, topic)
     except OperationError as exc:
         context["groups_error"] = exc.message
-    return _page(request, "topic_detail.html", context)
+    return render_page(request, "topic_detail.html", context)
 
 
 @handles_oversized
@@ -226,22 +231,21 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
 def topic_configs(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     """GET: the form, and with ``preview`` the before/after to confirm. POST: apply."""
     where = operations.target(cluster)
-    context = _topic_context(request, where, topic, "configs")
+    context = topic_context(request, where, topic, "configs")
     if request.method == "GET":
         return _configs_form(request, where, topic, context)
-    data, too_big = _post(request)
-    checked = (
-        operations.refused(too_big) if too_big else validation.check_config_change(data, page=True)
+    data, checked = checked_post(
+        request, lambda posted: validation.check_config_change(posted, page=True)
     )
     operation = operations.topic_configs_edit(where, topic, checked, data)
     outcome = operations.run_request(request, operation, via="ui")
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
     if outcome.ok:
         messages.success(request, f"Configs of {topic} changed.")
         return redirect("topic-detail", cluster=where.id, topic=topic)
     context.update(form=bound(ConfigEditForm(data), checked), outcome=outcome, current=[])
-    return _page(request, "topic_configs.html", context, outcome.http_status)
+    return render_page(request, "topic_configs.html", context, outcome.http_status)
 
 
 def _configs_form(request: HttpRequest, where: Target, topic: str, context: dict) -> HttpResponse:
@@ -258,7 +262,7 @@ def _configs_form(request: HttpRequest, where: Target, topic: str, context: dict
             context["changes"] = reads.config_changes(
                 context["current"], change.set_items, change.reset_keys
             )
-    return _page(request, "topic_configs.html", {**context, "form": form})
+    return render_page(request, "topic_configs.html", {**context, "form": form})
 
 
 @handles_oversized
@@ -266,17 +270,18 @@ def _configs_form(request: HttpRequest, where: Target, topic: str, context: dict
 @authorized
 def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     where = operations.target(cluster)
-    context = _topic_context(request, where, topic, "produce")
+    context = topic_context(request, where, topic, "produce")
     context["max_bytes"] = settings.FLEX_PRODUCE_MAX_BYTES
     if request.method == "GET":
         return _produce_form(request, context)
-    data, too_big = _post(request)
-    checked = operations.refused(too_big) if too_big else validation.check_message(data, page=True)
+    data, checked = checked_post(
+        request, lambda posted: validation.check_message(posted, page=True)
+    )
     outcome = operations.run_request(
         request, operations.message_produce(where, topic, checked, data), via="ui"
     )
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "topic-produce", cluster=where.id, topic=topic)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "topic-produce", cluster=where.id, topic=topic)
     # The form keeps what was sent, to send again or change a field; "Clear" empties it.
     context.update(form=bound(ProduceForm(data), checked), outcome=outcome)
     if outcome.ok:
@@ -285,41 +290,40 @@ def topic_produce(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
             request, f"Produced to partition {written['partition']} at offset {written['offset']}."
         )
         context["written"] = written
-    return _page(request, "topic_produce.html", context, outcome.http_status)
+    return render_page(request, "topic_produce.html", context, outcome.http_status)
 
 
 def _produce_form(request: HttpRequest, context: dict) -> HttpResponse:
     """The empty form, or filled from a JSON template (``?template=``): nothing is sent."""
     if "template" not in request.GET:
-        return _page(request, "topic_produce.html", {**context, "form": ProduceForm()})
+        return render_page(request, "topic_produce.html", {**context, "form": ProduceForm()})
     checked = validation.check_template(request.GET["template"])
     form = ProduceForm(initial=checked.value or {})
     context.update(form=form, template=request.GET["template"])
     if checked.error is not None:
         context["template_error"] = checked.error.message
-        return _page(request, "topic_produce.html", context, 400)
-    return _page(request, "topic_produce.html", context)
+        return render_page(request, "topic_produce.html", context, 400)
+    return render_page(request, "topic_produce.html", context)
 
 
 def _confirm_page(
     request: HttpRequest, cluster: str, topic: str, *, kind: str, build: Callable, done: str
 ) -> HttpResponse:
     where = operations.target(cluster)
-    context = {**_topic_context(request, where, topic, kind), "kind": kind}
+    context = {**topic_context(request, where, topic, kind), "kind": kind}
     if request.method == "GET":
-        return _page(request, "topic_confirm.html", {**context, "form": ConfirmNameForm()})
-    data, too_big = _post(request)
-    checked = operations.refused(too_big) if too_big else validation.check_confirm(data, topic)
+        return render_page(request, "topic_confirm.html", {**context, "form": ConfirmNameForm()})
+    data, checked = checked_post(request, lambda posted: validation.check_confirm(posted, topic))
     outcome = operations.run_request(request, build(where, topic, checked), via="ui")
-    if _staged(outcome):
-        return _sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
+    if is_staged(outcome):
+        return sent_for_approval(outcome, request, "topic-detail", cluster=where.id, topic=topic)
     if outcome.ok:
         messages.success(request, f"Topic {topic} {kind}d.")
         if done == "topic-list":
             return redirect(done, cluster=where.id)
         return redirect(done, cluster=where.id, topic=topic)
     context.update(form=bound(ConfirmNameForm(data), checked), outcome=outcome)
-    return _page(request, "topic_confirm.html", context, outcome.http_status)
+    return render_page(request, "topic_confirm.html", context, outcome.http_status)
 
 
 @handles_oversized

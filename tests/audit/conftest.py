@@ -21,7 +21,7 @@ from rbac import engine
 from rbac.models import Policy
 from rbac.roles import Actor
 from standins.http import Request, Response, StubServer
-from tests.conftest import Broker, Worker, _redis_flush
+from tests.conftest import Broker, Worker, redis_flush
 from tests.stubs.slack import SlackStub
 from topics import audit_sink
 
@@ -169,7 +169,7 @@ def start_worker(log: Path, **env: str) -> Worker:
     """A Celery worker on the test database and Redis db, with extra environment."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}"
-    _redis_flush()
+    redis_flush()
     full = {
         **os.environ,
         "DATABASE_URL": url,

@@ -20,8 +20,8 @@ from flex import tansu
 from tests.faults.conftest import (  # noqa: F401  (fixtures)
     WEB_APP,
     Service,
-    _port_open,
     ledger,
+    port_open,
     stack,
     world,
 )
@@ -84,11 +84,11 @@ def start_served(stack, *, web_workers: int, celery_workers: int = 2) -> Served:
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     serve = Service("flex serve", [sys.executable, "-m", "flex.serve"], env, tmp / "serve.log")
-    serve.start(lambda out: _port_open(web_port) and b"beat: Starting" in out, timeout=90)
+    serve.start(lambda out: port_open(web_port) and b"beat: Starting" in out, timeout=90)
     conf = tmp / f"nginx-{proxy_port}.conf"
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=proxy_port, web=web_port, proxy=PROXY_ADDRESS))
     nginx = Service("nginx", [NGINX, "-c", str(conf)], env, tmp / "nginx.log")
-    nginx.start(lambda out: _port_open(proxy_port))
+    nginx.start(lambda out: port_open(proxy_port))
     stack.extra = [*getattr(stack, "extra", []), serve, nginx]
     return Served(
         f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{proxy_port}", serve, metrics_dir

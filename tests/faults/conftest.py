@@ -146,7 +146,7 @@ def _beat_ready(out: bytes) -> bool:
     return b"beat: Starting" in out
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return True
@@ -248,7 +248,7 @@ class Stack:
             args += ["-b", f"127.0.0.1:{self.web_port}", "-w", "1", "--threads", "4"]
             args += ["--timeout", "60", "--graceful-timeout", "2"]
             self.web = Service("gunicorn", args, self.child_env(WEB_APP), self.tmp / "web.log")
-        self.web.start(lambda out: _port_open(self.web_port))
+        self.web.start(lambda out: port_open(self.web_port))
         return f"http://127.0.0.1:{self.web_port}"
 
     def services(self) -> list[Service]:

@@ -73,7 +73,7 @@ class GroupActive(KafkaError):
 
 
 # Errors that mean the connection, not the request, is at fault: drop the client.
-_CONNECTION_ERRORS = (
+CONNECTION_ERRORS = (
     kerrors.KafkaConnectionError,
     kerrors.KafkaTimeoutError,
     kerrors.BrokerNotAvailableError,
@@ -99,7 +99,7 @@ def _signature(cluster: Cluster) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in cluster.client_config().items()))
 
 
-def _entry(cluster: Cluster) -> _Entry:
+def cached_entry(cluster: Cluster) -> _Entry:
     key = cluster.pk or cluster.name
     signature = _signature(cluster)
     with _entries_lock:
@@ -135,7 +135,7 @@ def _new_client(cluster: Cluster) -> KafkaAdminClient:
 @contextmanager
 def admin(cluster: Cluster) -> Iterator[KafkaAdminClient]:
     """The cluster's admin client, one call at a time; lost connections raise ClusterUnavailable."""
-    entry = _entry(cluster)
+    entry = cached_entry(cluster)
     if not entry.lock.acquire(timeout=settings.KAFKA_TIMEOUT_MS / 1000 * 2):
         raise ClusterUnavailable(f"cluster {cluster.name} is busy; try again")
     try:
@@ -143,7 +143,7 @@ def admin(cluster: Cluster) -> Iterator[KafkaAdminClient]:
             if entry.client is None:
                 entry.client = _new_client(cluster)
             yield entry.client
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             _close(entry)
             raise ClusterUnavailable(
                 f"cluster {cluster.name} is unreachable: {describe_error(exc)}"
@@ -186,7 +186,7 @@ def translate(exc: BaseException) -> KafkaError:
     """The OperationError a kafka-python error means; connection trouble is ClusterUnavailable."""
     if isinstance(exc, KafkaError):
         return exc
-    if isinstance(exc, _CONNECTION_ERRORS):
+    if isinstance(exc, CONNECTION_ERRORS):
         return ClusterUnavailable(f"cluster is unreachable: {describe_error(exc)}")
     for kafka_type, flex_type in _TRANSLATIONS:
         if isinstance(exc, kafka_type):
@@ -217,7 +217,7 @@ def reset_clients() -> None:
 
 
 @contextmanager
-def _client_errors(cluster: Cluster) -> Iterator[None]:
+def client_errors(cluster: Cluster) -> Iterator[None]:
     """Producer and consumer errors as OperationErrors (the admin client has its own wrapper)."""
     try:
         yield

@@ -28,13 +28,13 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from lib.errors import InvalidRequest
 from topics.kafka.client import (
-    _CONNECTION_ERRORS,
+    CONNECTION_ERRORS,
     GroupActive,
     KafkaError,
     UnknownGroup,
     admin,
 )
-from topics.kafka.topic_admin import _describe_one, _offsets
+from topics.kafka.topic_admin import describe_one, partition_offsets
 from topics.models import Cluster
 
 RESET_MODES = ("earliest", "latest", "offset", "timestamp", "shift")
@@ -151,7 +151,7 @@ def _ends(client: KafkaAdminClient, tps: Iterable[TopicPartition]) -> dict[Topic
         return {}
     try:
         found = client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in wanted})
-    except _CONNECTION_ERRORS:
+    except CONNECTION_ERRORS:
         raise
     except kerrors.KafkaError:
         return {}
@@ -225,7 +225,7 @@ def _clamp(offset: int, earliest: int, latest: int) -> int:
 
 
 def _plan(client: KafkaAdminClient, name: str, spec: ResetSpec) -> list[OffsetChange]:
-    topic = _describe_one(client, spec.topic)
+    topic = describe_one(client, spec.topic)
     existing = sorted(p["partition_index"] for p in topic["partitions"])
     chosen = existing if spec.partitions is None else sorted(set(spec.partitions))
     missing = sorted(set(chosen) - set(existing))
@@ -235,7 +235,7 @@ def _plan(client: KafkaAdminClient, name: str, spec: ResetSpec) -> list[OffsetCh
             f"(it has {len(existing)})"
         )
     tps = [TopicPartition(spec.topic, p) for p in chosen]
-    bounds = _offsets(client, tps)
+    bounds = partition_offsets(client, tps)
     committed = _committed(client, [name])[name]
     targets = _targets(client, spec, tps, committed, bounds)
     return [

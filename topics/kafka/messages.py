@@ -16,15 +16,15 @@ from kafka.util import ensure_valid_topic_name
 from lib.errors import InvalidRequest, TooLarge
 from topics.kafka.client import (
     NotSupported,
-    _client_errors,
     admin,
+    client_errors,
     client_options,
 )
 from topics.kafka.topic_admin import (
     READ_MAX_BYTES,
-    _describe_one,
-    _offsets,
-    _tp_of,
+    describe_one,
+    partition_offsets,
+    partitions_of,
 )
 from topics.models import Cluster
 
@@ -87,12 +87,12 @@ def produce(
     if size > limit:
         raise TooLarge(f"the message is {size} bytes; at most {limit} bytes may be produced")
     with admin(cluster) as client:
-        topic = _describe_one(client, name)
+        topic = describe_one(client, name)
     count = len(topic["partitions"])
     if partition is not None and not 0 <= partition < count:
         raise InvalidRequest(f"partition {partition} does not exist; {name!r} has {count}")
     timeout = settings.KAFKA_TIMEOUT_MS
-    with _client_errors(cluster):
+    with client_errors(cluster):
         producer = KafkaProducer(
             **client_options(cluster),
             max_block_ms=timeout,
@@ -112,13 +112,13 @@ def _read_ranges(
     client: KafkaAdminClient, name: str, query: ReadQuery
 ) -> dict[TopicPartition, tuple[int, int]]:
     """The [start, end) offsets to read from each partition for the query."""
-    topic = _describe_one(client, name)
-    tps = _tp_of(name, topic["partitions"])
+    topic = describe_one(client, name)
+    tps = partitions_of(name, topic["partitions"])
     if query.partition is not None:
         tps = [tp for tp in tps if tp.partition == query.partition]
         if not tps:
             raise InvalidRequest(f"partition {query.partition} does not exist in {name!r}")
-    bounds = _offsets(client, tps)
+    bounds = partition_offsets(client, tps)
     if query.mode == "timestamp":
         found = client.list_partition_offsets({tp: int(query.timestamp_ms or 0) for tp in tps})
         # No record at or after the time: Kafka answers offset -1, Tansu offset 0 with timestamp -1.
@@ -165,7 +165,7 @@ def _consume(
     cluster: Cluster, ranges: dict[TopicPartition, tuple[int, int]]
 ) -> tuple[list[Message], set[TopicPartition]]:
     deadline = time.monotonic() + settings.KAFKA_TIMEOUT_MS / 1000
-    with _client_errors(cluster):
+    with client_errors(cluster):
         consumer = _consumer(cluster)
         try:
             return _poll_ranges(consumer, ranges, deadline)
@@ -211,7 +211,7 @@ class MessageSource:
         """The messages of each partition's [start, end), by offset; None for a partition
         the time or size bound cut short (its messages are not all there)."""
         tps = {TopicPartition(self.name, p): span for p, span in ranges.items()}
-        with _client_errors(self.cluster):
+        with client_errors(self.cluster):
             messages, pending = _poll_ranges(self._consumer, tps, self.deadline)
         found: dict[int, list[Message] | None] = {p: [] for p in ranges}
         for message in messages:
@@ -232,13 +232,13 @@ def message_source(
     """A source over the topic's partitions (or the one named); with ``timestamp_ms``, each
     partition's first offset at or after it in ``starts``."""
     with admin(cluster) as client:
-        topic = _describe_one(client, name)
-        tps = _tp_of(name, topic["partitions"])
+        topic = describe_one(client, name)
+        tps = partitions_of(name, topic["partitions"])
         if partition is not None:
             tps = [tp for tp in tps if tp.partition == partition]
             if not tps:
                 raise InvalidRequest(f"partition {partition} does not exist in {name!r}")
-        bounds = {tp.partition: span for tp, span in _offsets(client, tps).items()}
+        bounds = {tp.partition: span for tp, span in partition_offsets(client, tps).items()}
         starts = {}
         if timestamp_ms is not None:
             found = client.list_partition_offsets({tp: int(timestamp_ms) for tp in tps})
@@ -250,7 +250,7 @@ def message_source(
                 for tp in tps
             }
     _check_consumable(name)
-    with _client_errors(cluster):
+    with client_errors(cluster):
         consumer = _consumer(cluster)
     try:
         yield MessageSource(cluster, consumer, name, bounds, starts)

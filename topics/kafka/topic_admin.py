@@ -17,13 +17,13 @@ from kafka.structs import TopicPartition
 from lib.errors import InvalidConfig, InvalidRequest
 from topics.configs import KAFKA_DEFAULTS, lists_only_overrides
 from topics.kafka.client import (
-    _CONNECTION_ERRORS,
+    CONNECTION_ERRORS,
     ClusterUnavailable,
     NotSupported,
     TopicExists,
     UnknownTopic,
-    _entry,
     admin,
+    cached_entry,
     describe_cluster,
     translate,
 )
@@ -101,11 +101,11 @@ def is_internal(name: str, flagged: bool = False) -> bool:
     return flagged or name.startswith(INTERNAL_PREFIX)
 
 
-def _tp_of(name: str, partitions: list[dict]) -> list[TopicPartition]:
+def partitions_of(name: str, partitions: list[dict]) -> list[TopicPartition]:
     return [TopicPartition(name, p["partition_index"]) for p in partitions]
 
 
-def _describe_one(client: KafkaAdminClient, name: str) -> dict:
+def describe_one(client: KafkaAdminClient, name: str) -> dict:
     """The topic's metadata; UnknownTopic when the cluster has no such topic (never creates it)."""
     found = [t for t in client.describe_topics([name]) if t.get("name") == name]
     if not found:
@@ -119,7 +119,7 @@ def _describe_one(client: KafkaAdminClient, name: str) -> dict:
     return topic
 
 
-def _offsets(
+def partition_offsets(
     client: KafkaAdminClient, tps: list[TopicPartition]
 ) -> dict[TopicPartition, tuple[int, int]]:
     """(earliest, latest) offsets of each partition."""
@@ -135,8 +135,8 @@ def _offsets_if_known(
 ) -> dict[TopicPartition, tuple[int, int]]:
     """Offsets for display: a partition error leaves them unknown instead of failing the page."""
     try:
-        return _offsets(client, tps)
-    except _CONNECTION_ERRORS:
+        return partition_offsets(client, tps)
+    except CONNECTION_ERRORS:
         raise
     except kerrors.KafkaError:
         log.info("offsets unavailable for %d partitions", len(tps), exc_info=True)
@@ -148,7 +148,7 @@ def list_topics(cluster: Cluster) -> list[TopicSummary]:
     the cluster reports it) and partition health, by name."""
     with admin(cluster) as client:
         topics = [t for t in client.describe_topics() if not t.get("error_code")]
-        tps = [tp for t in topics for tp in _tp_of(t["name"], t["partitions"])]
+        tps = [tp for t in topics for tp in partitions_of(t["name"], t["partitions"])]
         offsets = _offsets_if_known(client, tps)
         sizes = _leader_sizes(client, topics)
     return sorted((_summary(t, offsets, sizes) for t in topics), key=lambda row: row.name)
@@ -156,7 +156,7 @@ def list_topics(cluster: Cluster) -> list[TopicSummary]:
 
 def _summary(topic: dict, offsets: dict, sizes: dict[str, int] | None) -> TopicSummary:
     partitions = topic["partitions"]
-    counts = [offsets.get(tp) for tp in _tp_of(topic["name"], partitions)]
+    counts = [offsets.get(tp) for tp in partitions_of(topic["name"], partitions)]
     return TopicSummary(
         name=topic["name"],
         partitions=len(partitions),
@@ -182,7 +182,7 @@ def _leader_sizes(client: KafkaAdminClient, topics: list[dict]) -> dict[str, int
     }
     try:
         answers = client.describe_log_dirs()
-    except _CONNECTION_ERRORS:
+    except CONNECTION_ERRORS:
         raise
     except kerrors.KafkaError:
         log.info("log dir sizes unavailable", exc_info=True)
@@ -244,8 +244,8 @@ def _config_entry(key: str, data: dict, overrides_only: bool) -> ConfigEntry:
 def describe_topic(cluster: Cluster, name: str) -> TopicDetail:
     """Partitions (leader, replicas, ISR, earliest and latest offsets) and configs of a topic."""
     with admin(cluster) as client:
-        topic = _describe_one(client, name)
-        offsets = _offsets_if_known(client, _tp_of(name, topic["partitions"]))
+        topic = describe_one(client, name)
+        offsets = _offsets_if_known(client, partitions_of(name, topic["partitions"]))
         configs = _config_entries(client, name)
     partitions = []
     for p in sorted(topic["partitions"], key=lambda p: p["partition_index"]):
@@ -271,7 +271,7 @@ def describe_topic(cluster: Cluster, name: str) -> TopicDetail:
 def topic_configs(cluster: Cluster, name: str) -> dict[str, ConfigEntry]:
     """The topic's configs by name; UnknownTopic when it does not exist."""
     with admin(cluster) as client:
-        _describe_one(client, name)
+        describe_one(client, name)
         return {entry.name: entry for entry in _config_entries(client, name)}
 
 
@@ -331,7 +331,7 @@ def alter_topic_configs(
     if not changes:
         raise InvalidRequest("no config changes given")
     with admin(cluster) as client:
-        _describe_one(client, name)
+        describe_one(client, name)
         resource = ConfigResource(ConfigResourceType.TOPIC, name, changes)
         # Keys are checked against topics.configs before; the broker's own list may be shorter.
         result = client.alter_configs([resource], incremental=True, raise_on_unknown=False)
@@ -348,12 +348,12 @@ DELETE_RECORDS = "DeleteRecords"
 
 def truncate_topic(cluster: Cluster, name: str) -> dict:
     """Delete every record of every partition (DeleteRecords up to the latest offset)."""
-    entry = _entry(cluster)
+    entry = cached_entry(cluster)
     with admin(cluster) as client:
-        topic = _describe_one(client, name)
+        topic = describe_one(client, name)
         if DELETE_RECORDS in entry.unsupported or not _advertises(client, DELETE_RECORDS):
             raise NotSupported("truncating (DeleteRecords) is not supported by this cluster")
-        bounds = _offsets(client, _tp_of(name, topic["partitions"]))
+        bounds = partition_offsets(client, partitions_of(name, topic["partitions"]))
     targets = {tp: latest for tp, (_earliest, latest) in bounds.items()}
     try:
         with admin(cluster) as client:
