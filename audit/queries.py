@@ -1,4 +1,4 @@
-"""Reading the audit log: the window, the filters, keyset pages and the activity chart.
+"""Reading the audit log: the window, the filters and keyset pages (the chart: ``activity``).
 
 The Audit log, the User log, their CSV exports and the API all read through here, so
 one set of filters means the same thing everywhere. A scope (all records, or one
@@ -7,17 +7,13 @@ user's) is a queryset chosen by the caller; filters only ever narrow it.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
-from django.core.cache import caches
-from django.db import connection
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
-from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 from audit.models import AuditRecord
@@ -30,15 +26,7 @@ RANGES = {
     "24h": ("last 24 h", timedelta(hours=24)),
     "7d": ("last 7 days", timedelta(days=7)),
 }
-HOURLY_UP_TO = timedelta(days=1)  # a range this short is charted by the hour
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The chart keeps counts of settled records (older than this) between renders and
-# counts only what came after them; records are written with ts = now and committed within
-# the gate's retries (about a second), so a record older than the lag will not appear any
-# more. Every render counts the last CHART_SETTLE of records: the shorter, the cheaper.
-CHART_SETTLE = timedelta(seconds=15)
-CHART_CACHE_SECONDS = 3600
 
 # Columns a list row shows; the JSON document is read only on the record page.
 LIST_COLUMNS = (
@@ -148,10 +136,14 @@ def time_range(form: FilterForm) -> tuple[datetime, datetime]:
 def records_matching(scope: QuerySet, form: FilterForm) -> QuerySet:
     """``scope`` narrowed to the window and the form's filters, newest first (no cursor)."""
     data = form.cleaned_data
-    since = time_range(form)[0]
-    qs = scope.filter(ts__gte=since)
+    qs = records_filtered(scope, data).filter(ts__gte=time_range(form)[0])
     if data.get("until"):
         qs = qs.filter(ts__lte=data["until"])
+    return qs.order_by("-ts", "-id")
+
+
+def records_filtered(scope: QuerySet, data: dict) -> QuerySet:
+    """``scope`` narrowed by the filters other than time (what the chart keeps counts of)."""
     exact = {
         "login": data.get("user"),
         "type": data.get("type"),
@@ -160,10 +152,10 @@ def records_matching(scope: QuerySet, form: FilterForm) -> QuerySet:
         "outcome": data.get("outcome"),
         "cluster_id": data.get("cluster"),
     }
-    qs = qs.filter(**{column: value for column, value in exact.items() if value})
+    qs = scope.filter(**{column: value for column, value in exact.items() if value})
     if data.get("resource"):
         qs = qs.filter(resource_name__icontains=data["resource"])
-    return qs.order_by("-ts", "-id")
+    return qs
 
 
 # Keyset pagination on (ts, id), newest first: a cursor names the last row shown.
@@ -227,132 +219,3 @@ def page_of(
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
-
-
-# The activity chart: records per day and outcome over the window.
-
-
-@dataclass
-class DayActivity:
-    day: date
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def label(self) -> str:
-        return self.day.strftime("%b %d")
-
-    @property
-    def key(self) -> str:
-        return self.day.isoformat()
-
-
-@dataclass
-class HourActivity:
-    hour: datetime
-    counts: dict[str, int] = field(default_factory=dict)
-
-    total = DayActivity.total
-
-    @property
-    def label(self) -> str:
-        return self.hour.strftime("%H:00")
-
-    @property
-    def key(self) -> str:
-        return self.hour.strftime("%Y-%m-%d %H:00 UTC")
-
-
-def chart_for(qs: QuerySet, form: FilterForm) -> list[DayActivity] | list[HourActivity]:
-    """By the hour when the filters cover a day or less, else by the day over the window."""
-    since, until = time_range(form)
-    if until - since <= HOURLY_UP_TO:
-        return hourly(qs, since, until)
-    return activity(qs, form.window)
-
-
-def hourly(qs: QuerySet, since: datetime, until: datetime) -> list[HourActivity]:
-    """Per-hour counts by outcome from ``since`` to ``until`` (one GROUP BY; a day at most,
-    so nothing is cached)."""
-    first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    hours: dict[datetime, HourActivity] = {}
-    moment = first
-    while moment <= until:
-        hours[moment] = HourActivity(moment)
-        moment += timedelta(hours=1)
-    grouped = (
-        qs.order_by()
-        .annotate(hour=TruncHour("ts", tzinfo=UTC))
-        .values_list("hour", "outcome")
-        .annotate(n=Count("id"))
-    )
-    for hour, outcome, n in grouped:
-        if hour in hours:
-            hours[hour].counts[outcome] = hours[hour].counts.get(outcome, 0) + n
-    return list(hours.values())
-
-
-def activity(qs: QuerySet, window: Window) -> list[DayActivity]:
-    """Per-day counts by outcome for ``qs`` (already narrowed to the window), one GROUP BY.
-
-    Counts of settled records are cached per filter set, so a render counts only
-    the records written since the previous one instead of the whole window.
-    """
-    key = _chart_key(qs)
-    cached = _cache_get(key)
-    if not cached or cached["start"] != window.start:
-        cached = {"start": window.start, "upto": window.start, "counts": {}}
-    settled_before = max(window.now - CHART_SETTLE, cached["upto"])
-    grouped = (
-        qs.filter(ts__gte=cached["upto"])
-        .order_by()
-        .annotate(
-            day=TruncDate("ts", tzinfo=UTC),
-            settled=Case(When(ts__lt=settled_before, then=Value(True)), default=Value(False)),
-        )
-        .values_list("day", "outcome", "settled")
-        .annotate(n=Count("id"))
-    )
-    settled = dict(cached["counts"])
-    live: dict[tuple[date, str], int] = {}
-    for day, outcome, is_settled, n in grouped:
-        target = settled if is_settled else live
-        target[(day, outcome)] = target.get((day, outcome), 0) + n
-    _cache_set(key, {"start": window.start, "upto": settled_before, "counts": settled})
-    return _by_day(window, settled, live)
-
-
-# The chart's counts are kept where every process finds them (Redis, the "shared" cache), so
-# one cold count of the window serves every web worker; this process's memory when Redis fails.
-
-
-def _cache_get(key: str) -> dict | None:
-    try:
-        return caches["shared"].get(key)
-    except Exception:
-        return caches["default"].get(key)
-
-
-def _cache_set(key: str, value: dict) -> None:
-    try:
-        caches["shared"].set(key, value, CHART_CACHE_SECONDS)
-    except Exception:
-        caches["default"].set(key, value, CHART_CACHE_SECONDS)
-
-
-def _by_day(window: Window, *parts: dict[tuple[date, str], int]) -> list[DayActivity]:
-    days = {day: DayActivity(day) for day in window.days}
-    for part in parts:
-        for (day, outcome), n in part.items():
-            if day in days:
-                days[day].counts[outcome] = days[day].counts.get(outcome, 0) + n
-    return list(days.values())
-
-
-def _chart_key(qs: QuerySet) -> str:
-    sql, params = qs.query.sql_with_params()
-    identity = f"{connection.settings_dict['NAME']}|{sql}|{params!r}"
-    return "audit-chart:" + hashlib.sha256(identity.encode()).hexdigest()

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.settings import api_settings
 
-from audit import chain, events, export, ledger, outbox, queries
+from audit import activity, chain, events, export, ledger, outbox, queries
 from audit.gate import AuditUnavailable, ctx_from_request, record_event
 from audit.models import AuditRecord
 from rbac.actions import CATALOGUE
@@ -126,7 +126,7 @@ def _log_page(
     context.update(
         page=page,
         rows=list_rows(page.rows, reverse(scope.list_url)),
-        chart=queries.chart_for(matching, form),
+        chart=activity.chart_for(records, form),
         filters=filters,
         filters_query=urlencode(filters),
         filters_query_no_range=urlencode({k: v for k, v in filters.items() if k != "range"}),

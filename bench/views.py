@@ -41,12 +41,15 @@ REUSE = os.environ.get("FLEX_BENCH_VIEWS_REUSE") == "1"
 DB_PREFIX = os.environ.get("FLEX_BENCH_VIEWS_DB", "flex_bench_views")  # scratch databases' names
 REQUESTS = 200
 # Each single filter of the page, on values the generated rows hold: 1 in 17 denied, 1 in 50
-# per user, 1 in 5 per mutation event, "topic-99" a substring of 11 in 1000 resources.
+# per user, 1 in 5 per mutation event, "topic-99" a substring of 11 in 1000 resources; and
+# the quick ranges.
 FILTERS = {
     "outcome": "outcome=denied",
     "user": "user=user7",
     "event": "event=mutation/create-topic",
     "resource": "resource=topic-99",
+    "range": "range=7d",  # its start moves with every request
+    "hourly": "range=24h",  # charted by the hour
 }
 WARMUP = 10
 AUDITOR = "bench-auditor"

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from audit.queries import DayActivity, HourActivity
+from audit.activity import DayActivity, HourActivity
 
 register = template.Library()
 

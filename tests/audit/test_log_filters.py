@@ -120,31 +120,3 @@ def test_the_error_column_shows_why_a_record_failed(personas):
     body = client_for(personas["carol"]).get(reverse("audit-log")).content.decode()
     assert "<th>Error</th>" in body
     assert '<td class="error">topic &#x27;x&#x27; exists &lt;b&gt;</td>' in body
-
-
-def chart_by(body: str) -> str:
-    return re.search(r'<svg class="activity"[^>]* data-by="(\w+)"', body).group(1)
-
-
-def test_a_day_or_less_is_charted_by_the_hour(personas):
-    bob = persona_actor(personas["bob"])
-    make_records(bob, 3, start=timezone.now() - timedelta(hours=2), step=timedelta(minutes=1))
-    carol = client_for(personas["carol"])
-
-    hourly = carol.get(reverse("audit-log"), {"range": "24h"}).content.decode()
-    daily = carol.get(reverse("audit-log")).content.decode()
-
-    assert (chart_by(hourly), chart_by(daily)) == ("hour", "day")
-    counts = [int(n) for n in re.findall(r'data-outcome="succeeded" data-count="(\d+)"', hourly)]
-    assert sum(counts) == 3
-    assert len(re.findall(r'class="axis">\d{2}:00<', hourly)) in (24, 25)
-
-
-def test_a_since_until_span_of_a_day_is_hourly_too(personas):
-    now = timezone.now()
-    params = {
-        "since": (now - timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
-        "until": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-    }
-    body = client_for(personas["carol"]).get(reverse("audit-log"), params).content.decode()
-    assert chart_by(body) == "hour"

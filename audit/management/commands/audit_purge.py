@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from audit import chain
+from audit import activity, chain
 from audit.gate import Ctx, record_event
 
 PURGE_EVENT = "mutation/purge-audit-log"
@@ -50,6 +50,8 @@ class Command(BaseCommand):
             cutoff = before if before.tzinfo else before.replace(tzinfo=UTC)
             days = None
         result = chain.purge(cutoff=cutoff)
+        if result.records:
+            activity.forget()  # the charts counted what has gone
         record_event(
             actor=None,
             type="mutation/request",
