@@ -193,6 +193,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-sweep": {"task": "audit.sweep", "schedule": 15.0},
     # Retention: records older than FLEX_AUDIT_RETENTION_DAYS leave through the one sanctioned path.
     "audit-purge": {"task": "audit.purge", "schedule": 24 * 3600.0},
+    # The Audit log's chart counted ahead of its readers (each run counts only what is new).
+    "audit-warm-chart": {"task": "audit.warm_chart", "schedule": 60.0},
     # Expiry records: requests past FLEX_APPROVAL_TTL_SECONDS, temporary policies past their
     # time (they stop deciding at once by themselves; this writes their record).
     "approvals-expire": {"task": "approvals.expire", "schedule": 30.0},

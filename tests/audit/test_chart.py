@@ -205,3 +205,17 @@ def test_a_purge_starts_the_counts_again(personas, policies, monkeypatch):
     after = chart(carol.get(reverse("audit-log"), topics))
 
     assert (sum(before.values()), sum(after.values())) == (7, 2)
+
+
+def test_beat_counts_the_unfiltered_chart_ahead_of_its_readers(personas):
+    """``audit.warm_chart`` fills the very counts the Audit log reads: a record written
+    behind the chart's back after the warm count is not seen, and the page counts nothing
+    of the window again."""
+    from audit.tasks import warm_chart
+
+    bob = persona_actor(personas["bob"])
+    make_records(bob, 4, start=timezone.now() - timedelta(days=1))
+    assert warm_chart() == 4
+    make_records(bob, 3, start=timezone.now() - timedelta(days=2))  # behind the chart's back
+    shown = chart(client_for(personas["carol"]).get(reverse("audit-log")))
+    assert sum(shown.values()) == 4
