@@ -51,20 +51,10 @@ GRANT = inline_serializer(
 
 
 def policy_json(grant: TemporaryPolicy) -> dict:
-    """A temporary policy as the API shows it (records show ``snapshot()``)."""
-    return {
-        "id": grant.pk,
-        "role": grant.role or None,
-        "user": grant.user_login or None,
-        "effect": grant.effect,
-        "actions": list(grant.actions),
-        "resource": list(grant.resource),
-        "reason": grant.reason,
-        "granted_by": grant.granted_by,
-        "expires_at": grant.expires_at.isoformat(),
-        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-        "seconds_left": temporary.seconds_left(grant),
-    }
+    """A temporary policy as the API shows it: the record's ``snapshot()`` in snake_case,
+    with its time left."""
+    shown = {key.replace("-", "_"): value for key, value in grant.snapshot().items()}
+    return {**shown, "seconds_left": temporary.seconds_left(grant)}
 
 
 def _admin_only(request: Request) -> None:
