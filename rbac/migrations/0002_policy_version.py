@@ -3,10 +3,12 @@
 import rbac.models
 from django.db import migrations, models
 
+from rbac import version_triggers
+
 # Every write to rbac_policy bumps the single rbac_policyversion row in the same
 # transaction, whoever writes: the ORM (save, queryset.update, bulk_create), an import,
 # or psql. Processes compare (version, token) with the stamp they compiled at.
-POSTGRES_INSTALL = [
+POSTGRES_INSTALL = [  # the function every table's trigger calls (rbac.version_triggers)
     """
     CREATE OR REPLACE FUNCTION rbac_policy_bump_version() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -18,31 +20,8 @@ POSTGRES_INSTALL = [
     END
     $$
     """,
-    "DROP TRIGGER IF EXISTS rbac_policy_bump_version ON rbac_policy",
-    """
-    CREATE TRIGGER rbac_policy_bump_version
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac_policy
-    FOR EACH STATEMENT EXECUTE FUNCTION rbac_policy_bump_version()
-    """,
 ]
-POSTGRES_REMOVE = [
-    "DROP TRIGGER IF EXISTS rbac_policy_bump_version ON rbac_policy",
-    "DROP FUNCTION IF EXISTS rbac_policy_bump_version()",
-]
-SQLITE_OPERATIONS = ("insert", "update", "delete")
-SQLITE_INSTALL = [
-    f"""
-    CREATE TRIGGER IF NOT EXISTS rbac_policy_bump_version_{op}
-    AFTER {op.upper()} ON rbac_policy
-    BEGIN
-        INSERT INTO rbac_policyversion (id, version, token) VALUES (1, 1, random())
-        ON CONFLICT (id) DO UPDATE SET version = version + 1, token = random();
-    END
-    """
-    for op in SQLITE_OPERATIONS
-]
-SQLITE_REMOVE = [f"DROP TRIGGER IF EXISTS rbac_policy_bump_version_{op}" for op in SQLITE_OPERATIONS]
-
+POSTGRES_REMOVE = ["DROP FUNCTION IF EXISTS rbac_policy_bump_version()"]
 
 def _run(schema_editor, statements):
     for statement in statements:
@@ -50,20 +29,16 @@ def _run(schema_editor, statements):
 
 
 def install_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
+    if schema_editor.connection.vendor == "postgresql":
         _run(schema_editor, POSTGRES_INSTALL)
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_INSTALL)
+    version_triggers.install(schema_editor, "rbac_policy")
     apps.get_model("rbac", "PolicyVersion").objects.get_or_create(pk=1)
 
 
 def remove_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
+    version_triggers.remove(schema_editor, "rbac_policy")
+    if schema_editor.connection.vendor == "postgresql":
         _run(schema_editor, POSTGRES_REMOVE)
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_REMOVE)
 
 
 class Migration(migrations.Migration):

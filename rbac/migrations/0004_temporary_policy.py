@@ -2,56 +2,10 @@
 
 from django.db import migrations, models
 
-# Writes to the temporary policy table bump the same version row as the policy table's
-# (the function of migration 0002): a grant or revocation reaches every process's
-# compiled policies within the recheck interval.
-POSTGRES_INSTALL = [
-    "DROP TRIGGER IF EXISTS rbac_temporarypolicy_bump_version ON rbac_temporarypolicy",
-    """
-    CREATE TRIGGER rbac_temporarypolicy_bump_version
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac_temporarypolicy
-    FOR EACH STATEMENT EXECUTE FUNCTION rbac_policy_bump_version()
-    """,
-]
-POSTGRES_REMOVE = [
-    "DROP TRIGGER IF EXISTS rbac_temporarypolicy_bump_version ON rbac_temporarypolicy",
-]
-SQLITE_OPERATIONS = ("insert", "update", "delete")
-SQLITE_INSTALL = [
-    f"""
-    CREATE TRIGGER IF NOT EXISTS rbac_temporarypolicy_bump_version_{op}
-    AFTER {op.upper()} ON rbac_temporarypolicy
-    BEGIN
-        INSERT INTO rbac_policyversion (id, version, token) VALUES (1, 1, random())
-        ON CONFLICT (id) DO UPDATE SET version = version + 1, token = random();
-    END
-    """
-    for op in SQLITE_OPERATIONS
-]
-SQLITE_REMOVE = [
-    f"DROP TRIGGER IF EXISTS rbac_temporarypolicy_bump_version_{op}" for op in SQLITE_OPERATIONS
-]
+from rbac.version_triggers import bumps_version
 
-
-def _run(schema_editor, statements):
-    for statement in statements:
-        schema_editor.execute(statement)
-
-
-def install_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, POSTGRES_INSTALL)
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_INSTALL)
-
-
-def remove_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, POSTGRES_REMOVE)
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_REMOVE)
+# Writes to the temporary policy table bump the same version row as the policy table's:
+# a grant or revocation reaches every process's compiled policies within the recheck interval.
 
 
 class Migration(migrations.Migration):
@@ -90,5 +44,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(condition=models.Q(('expired_at', None), ('revoked_at', None)), fields=['expires_at'], name='rbac_temp_live')],
             },
         ),
-        migrations.RunPython(install_triggers, remove_triggers),
+        bumps_version("rbac_temporarypolicy"),
     ]
