@@ -4,6 +4,9 @@ Each process compares the (version, token) it compiled its policies at with the 
 ``rbac_policyversion`` row, so a write by anyone (the ORM, an import, psql) reaches every
 process. Migrations call this module: what it emits for a table must not change once a
 migration has used it. The PostgreSQL function the triggers call is migration 0002's.
+
+On SQLite a migration that rebuilds a table (AlterField does) drops its triggers: it must end
+with ``bumps_version`` for that table again (as 0006 does for ``rbac_policy``).
 """
 
 from __future__ import annotations
