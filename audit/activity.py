@@ -108,7 +108,11 @@ def forget() -> None:
 def _hours(stable: QuerySet, window: queries.Window) -> Counts:
     """Per hour and outcome, every record of ``stable`` from the window's start to now."""
     key = _key(stable)
-    cached = _cache_get(key) or {"upto": window.start, "counts": {}}
+    found = _cache_get_many([key, GENERATION])  # one round trip
+    generation = found.get(GENERATION, "")
+    cached = found.get(key)
+    if not cached or cached.get("generation") != generation:
+        cached = {"upto": window.start, "counts": {}}
     upto = max(cached["upto"], window.start)
     settled = {k: n for k, n in cached["counts"].items() if k[0] >= window.start}
     settled_before = max(window.now - SETTLE, upto)
@@ -126,7 +130,8 @@ def _hours(stable: QuerySet, window: queries.Window) -> Counts:
         into = settled if is_settled else live
         into[(hour, outcome)] = into.get((hour, outcome), 0) + n
     days = settings.FLEX_AUDIT_VIEW_DAYS + 1
-    _cache_set(key, {"upto": settled_before, "counts": settled}, days * 86400)
+    kept = {"generation": generation, "upto": settled_before, "counts": settled}
+    _cache_set(key, kept, days * 86400)
     for k, n in live.items():
         settled[k] = settled.get(k, 0) + n
     return settled
@@ -159,16 +164,15 @@ def _floor(moment: datetime) -> datetime:
 
 def _key(stable: QuerySet) -> str:
     sql, params = stable.query.sql_with_params()
-    generation = _cache_get(GENERATION) or ""
-    identity = f"{connection.settings_dict['NAME']}|{generation}|{sql}|{params!r}"
+    identity = f"{connection.settings_dict['NAME']}|{sql}|{params!r}"
     return "audit-chart:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
-def _cache_get(key: str):
+def _cache_get_many(keys: list[str]) -> dict:
     try:
-        return caches["shared"].get(key)
+        return caches["shared"].get_many(keys)
     except Exception:
-        return caches["default"].get(key)
+        return caches["default"].get_many(keys)
 
 
 def _cache_set(key: str, value, seconds: int | None) -> None:
